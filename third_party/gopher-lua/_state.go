@@ -1,6 +1,7 @@
 package lua
 
 import (
+	"bytes"
 	"context"
 	"fmt"
 	"io"
@@ -105,6 +106,10 @@ type Options struct {
 	// If `MinimizeStackMemory` is set, the call stack will be automatically grown or shrank up to a limit of
 	// `CallStackSize` in order to minimize memory usage. This does incur a slight performance penalty.
 	MinimizeStackMemory bool
+	// procsh patch: Loaded, when set, is called with every chunk Load
+	// compiles (and so LoadFile, LoadString, DoString, load, loadstring,
+	// loadfile, dofile and require), with its whole source text.
+	Loaded func(proto *FunctionProto, source []byte, chunkName string)
 }
 
 /* }}} */
@@ -1798,6 +1803,12 @@ func (ls *LState) Register(name string, fn LGFunction) {
 /* load and function call operations {{{ */
 
 func (ls *LState) Load(reader io.Reader, name string) (*LFunction, error) {
+	// procsh patch: keep the source for Options.Loaded.
+	var source *bytes.Buffer
+	if ls.Options.Loaded != nil {
+		source = new(bytes.Buffer)
+		reader = io.TeeReader(reader, source)
+	}
 	chunk, err := parse.Parse(reader, name)
 	if err != nil {
 		return nil, newApiErrorE(ApiErrorSyntax, err)
@@ -1805,6 +1816,9 @@ func (ls *LState) Load(reader io.Reader, name string) (*LFunction, error) {
 	proto, err := Compile(chunk, name)
 	if err != nil {
 		return nil, newApiErrorE(ApiErrorSyntax, err)
+	}
+	if ls.Options.Loaded != nil {
+		ls.Options.Loaded(proto, source.Bytes(), name)
 	}
 	return newLFunctionL(proto, ls.currentEnv(), 0), nil
 }
