@@ -60,6 +60,14 @@ func mainLoopWithContext(L *LState, baseframe *callFrame) {
 			}
 		}
 		if jumpTable[int(inst>>26)](L, inst, baseframe) == 1 {
+			// A run that ends after the context was cancelled fails,
+			// even if fewer than 1024 instructions have passed since
+			// the last look.
+			select {
+			case <-done:
+				L.RaiseError(L.ctx.Err().Error())
+			default:
+			}
 			return
 		}
 	}
@@ -142,6 +150,9 @@ func threadRun(L *LState) {
 
 	defer func() {
 		if rcv := recover(); rcv != nil {
+			// procsh patch: an error the coroutine did not catch kills it;
+			// close its upvalues so closures it made keep their values.
+			L.closeUpvalues(0)
 			var lv LValue
 			if v, ok := rcv.(*ApiError); ok {
 				lv = v.Object

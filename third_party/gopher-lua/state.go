@@ -729,24 +729,21 @@ func (ls *LState) printCallStack() {
 	println("-------------------------")
 }
 
-func (ls *LState) closeAllUpvalues() { // +inline-start
-	for cf := ls.currentFrame; cf != nil; cf = cf.Parent {
-		if !cf.Fn.IsG {
-			ls.closeUpvalues(cf.LocalBase)
-		}
-	}
-} // +inline-end
-
 func (ls *LState) raiseError(level int, format string, args ...interface{}) {
-	if !ls.hasErrorFunc {
-		ls.closeAllUpvalues()
-	}
+	// procsh patch: raising closes no upvalues; PCall (and a dying
+	// coroutine) closes those of the frames the error unwinds, as Lua 5.1's
+	// luaD_pcall does, after the error handler has run.
 	message := format
 	if len(args) > 0 {
 		message = fmt.Sprintf(format, args...)
 	}
 	if level > 0 {
-		message = fmt.Sprintf("%v %v", ls.where(level-1, true), message)
+		// procsh patch: count levels as Lua 5.1 does (see errorWhere). It
+		// was where(level-1, true): one level short for error(msg, 2) and
+		// up, and Go functions skipped instead of giving no position.
+		if pos := ls.errorWhere(level); pos != "" {
+			message = fmt.Sprintf("%v %v", pos, message)
+		}
 	}
 	if ls.reg.IsFull() {
 		// if the registry is full then it won't be possible to push a value, in this case, force a larger size
@@ -754,6 +751,30 @@ func (ls *LState) raiseError(level int, format string, args ...interface{}) {
 	}
 	ls.reg.Push(LString(message))
 	ls.Panic(ls)
+}
+
+// procsh patch: errorWhere is the position an error raised at level gets,
+// as in Lua 5.1: level 1 is the function that raised it, counted from the
+// running Go function (luaL_where(L, level), as error() and luaL_error
+// do), or, for an error the VM raises while running Lua code, the running
+// Lua function itself (luaG_runerror). A Go function, a call lost to a
+// tail call, or no function at that level gives no position.
+func (ls *LState) errorWhere(level int) string {
+	frame := ls.currentFrame
+	if frame != nil && !frame.Fn.IsG {
+		level--
+	}
+	for ; level > 0 && frame != nil; frame = frame.Parent {
+		level--
+		if !frame.Fn.IsG {
+			level -= frame.TailCall
+		}
+	}
+	if level != 0 || frame == nil || frame.Fn.IsG || frame.Pc == 0 {
+		return ""
+	}
+	proto := frame.Fn.Proto
+	return fmt.Sprintf("%v:%v:", proto.SourceName, proto.DbgSourcePositions[frame.Pc-1])
 }
 
 func (ls *LState) findLocal(frame *callFrame, no int) string {
@@ -1740,9 +1761,7 @@ func (ls *LState) Error(lv LValue, level int) {
 	if str, ok := lv.(LString); ok {
 		ls.raiseError(level, string(str))
 	} else {
-		if !ls.hasErrorFunc {
-			ls.closeAllUpvalues()
-		}
+		// procsh patch: no upvalues are closed here (see raiseError).
 		ls.Push(lv)
 		ls.Panic(ls)
 	}
@@ -2083,6 +2102,8 @@ func (ls *LState) PCall(nargs, nret int, errfunc *LFunction) (err error) {
 							err = rcv.(*ApiError)
 							err.(*ApiError).StackTrace = ls.stackTrace(0)
 						}
+						// procsh patch: close the upvalues of the unwound frames.
+						ls.closeUpvalues(base)
 						ls.stack.SetSp(sp)
 						ls.currentFrame = ls.stack.Last()
 						ls.reg.SetTop(base)
@@ -2093,6 +2114,10 @@ func (ls *LState) PCall(nargs, nret int, errfunc *LFunction) (err error) {
 			} else if len(err.(*ApiError).StackTrace) == 0 {
 				err.(*ApiError).StackTrace = ls.stackTrace(0)
 			}
+			// procsh patch: the error (and its handler, which saw the stack as
+			// it was) is done with the frames above the called function: close
+			// their upvalues, and only theirs, before the registry is cut back.
+			ls.closeUpvalues(base)
 			ls.stack.SetSp(sp)
 			ls.currentFrame = ls.stack.Last()
 			ls.reg.SetTop(base)

@@ -17,6 +17,22 @@ var tableFuncs = map[string]LGFunction{
 	"maxn":   tableMaxN,
 	"remove": tableRemove,
 	"sort":   tableSort,
+	// procsh patch: Lua 5.2's table.pack and table.unpack (the same
+	// function as unpack), which procsh's API docs and newer scripts use.
+	"pack":   tablePack,
+	"unpack": baseUnpack,
+}
+
+// procsh patch: table.pack(...) returns {...} with the argument count in n.
+func tablePack(L *LState) int {
+	n := L.GetTop()
+	tb := L.CreateTable(n, 1)
+	for i := 1; i <= n; i++ {
+		tb.RawSetInt(i, L.Get(i))
+	}
+	tb.RawSetString("n", LNumber(n))
+	L.Push(tb)
+	return 1
 }
 
 func tableSort(L *LState) int {
