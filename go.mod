@@ -1,9 +1,8 @@
 module procsh
 
-go 1.26
+go 1.26.0
 
 require (
-	github.com/peterh/liner v1.2.3
 	github.com/yuin/gopher-lua v1.1.2
 	golang.org/x/sys v0.50.0
 )

@@ -1,0 +1,79 @@
+// The child side of Process: rebuild the Lua world, run the target.
+
+package luaapi
+
+import (
+	"fmt"
+	"os"
+
+	"procsh/runtime"
+
+	lua "github.com/yuin/gopher-lua"
+)
+
+// childRunners run the kinds of child other files define (pool workers).
+var childRunners = map[byte]func(w *World, d *Decoder) int{}
+
+// RunChild runs a child process from its start message and returns its
+// exit code: 0, or 1 after an uncaught error (reported on stderr, headed
+// by the process's name and pid).
+func RunChild(m StartMessage, arena *runtime.Arena) int {
+	self := m.Self
+	self.Pid = os.Getpid()
+	parent := m.Parent
+	w := NewWorld(Options{Self: self, Parent: &parent, Arena: arena})
+	d, err := w.NewDecoder(m.Payload)
+	if err != nil {
+		fmt.Fprintf(os.Stderr, "procsh: %s (pid %d) could not read its start message: %v\n", self.Name, self.Pid, err)
+		return 1
+	}
+	if run, ok := childRunners[m.Kind]; ok {
+		return run(w, d)
+	}
+	if m.Kind != startProcess {
+		fmt.Fprintf(os.Stderr, "procsh: %s (pid %d): unknown kind of child %q\n", self.Name, self.Pid, m.Kind)
+		return 1
+	}
+	vals := make([]lua.LValue, 5)
+	for i := range vals {
+		if vals[i], err = d.Decode(); err != nil {
+			fmt.Fprintf(os.Stderr, "procsh: %s (pid %d) could not read its start message: %v\n", self.Name, self.Pid, err)
+			return 1
+		}
+	}
+	target, argt, attrs, isRun := vals[0], vals[1], vals[2], lua.LVAsBool(vals[3])
+	me := w.selfProcess()
+	if t, ok := attrs.(*lua.LTable); ok {
+		me.fields = t
+	}
+	var args []lua.LValue
+	if t, ok := argt.(*lua.LTable); ok {
+		args = argList(w.L, t, "args")
+	}
+	me.target, me.args = target, args
+	code := 0
+	if target != lua.LNil {
+		if err := w.Call(target, 0, runArgs(me, isRun, args)...); err != nil {
+			w.ReportUncaught(err)
+			code = 1
+		}
+	}
+	w.Shutdown()
+	return code
+}
+
+// runArgs are the target's arguments: the process object for the run
+// form, the given arguments otherwise.
+func runArgs(me *process, isRun bool, args []lua.LValue) []lua.LValue {
+	if isRun {
+		return []lua.LValue{me.userdata()}
+	}
+	return args
+}
+
+// ReportUncaught writes an uncaught error of this process to stderr,
+// headed by its name and pid as Python heads a child's traceback.
+func (w *World) ReportUncaught(err error) {
+	msg := fmt.Sprintf("Process %s (pid %d):\n%v\n", w.Self.Name, w.Self.Pid, err)
+	w.WriteOut(os.Stderr, []byte(msg))
+}

@@ -1,0 +1,93 @@
+// Structured errors: tables with a type and a message, as api.md describes.
+
+package luaapi
+
+import (
+	"fmt"
+
+	lua "github.com/yuin/gopher-lua"
+)
+
+// errorMetaKey is where a state's error metatable lives in its registry.
+const errorMetaKey = "procsh.error"
+
+// errorMeta returns the metatable shared by every error table of L's
+// state, making it on first use.
+func errorMeta(L *lua.LState) *lua.LTable {
+	reg := L.Get(lua.RegistryIndex).(*lua.LTable)
+	if mt, ok := L.RawGet(reg, lua.LString(errorMetaKey)).(*lua.LTable); ok {
+		return mt
+	}
+	mt := L.NewTable()
+	mt.RawSetString("__tostring", L.NewFunction(errorToString))
+	L.RawSet(reg, lua.LString(errorMetaKey), mt)
+	return mt
+}
+
+// errorToString renders an error table as "Type: message".
+func errorToString(L *lua.LState) int {
+	t := L.CheckTable(1)
+	L.Push(lua.LString(describeError(t)))
+	return 1
+}
+
+// describeError is the text of an error table: "Type: message", or the
+// type alone when the message is empty.
+func describeError(t *lua.LTable) string {
+	typ := lua.LVAsString(t.RawGetString("type"))
+	msg := lua.LVAsString(t.RawGetString("message"))
+	if msg == "" {
+		return typ
+	}
+	if typ == "" {
+		return msg
+	}
+	return typ + ": " + msg
+}
+
+// NewError makes an error table of the given type.
+func NewError(L *lua.LState, typ, format string, args ...any) *lua.LTable {
+	t := L.CreateTable(0, 3)
+	t.RawSetString("type", lua.LString(typ))
+	t.RawSetString("message", lua.LString(fmt.Sprintf(format, args...)))
+	L.SetMetatable(t, errorMeta(L))
+	return t
+}
+
+// Raise raises an error table of the given type in L. It does not return.
+func Raise(L *lua.LState, typ, format string, args ...any) {
+	L.Error(NewError(L, typ, format, args...), 1)
+}
+
+// ErrorType is the type of a procsh error value ("" for any other value).
+func ErrorType(v lua.LValue) string {
+	if t, ok := v.(*lua.LTable); ok {
+		if s, ok := t.RawGetString("type").(lua.LString); ok {
+			return string(s)
+		}
+	}
+	return ""
+}
+
+// ErrorText renders any error value as a user reads it: error tables by
+// their __tostring, strings as they are, other values by their type.
+func ErrorText(L *lua.LState, v lua.LValue) string {
+	switch x := v.(type) {
+	case lua.LString:
+		return string(x)
+	case *lua.LTable:
+		if ErrorType(x) != "" {
+			return describeError(x)
+		}
+		if fn := L.GetMetaField(x, "__tostring"); fn != lua.LNil {
+			if err := L.CallByParam(lua.P{Fn: fn, NRet: 1, Protect: true}, x); err == nil {
+				s := L.Get(-1)
+				L.Pop(1)
+				return lua.LVAsString(s)
+			}
+		}
+	case lua.LNumber:
+		return x.String()
+	}
+	return fmt.Sprintf("(error object is a %s value)", v.Type().String())
+}

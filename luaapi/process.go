@@ -1,0 +1,624 @@
+// multiprocessing.Process: a real child process running a Lua function.
+
+package luaapi
+
+import (
+	"encoding/binary"
+	"fmt"
+	"os"
+	"strconv"
+	"strings"
+	"syscall"
+	"time"
+	goruntime "runtime"
+
+	"procsh/runtime"
+
+	lua "github.com/yuin/gopher-lua"
+)
+
+const processTypeName = "multiprocessing.Process"
+
+// processKind says what a process object stands for in this process.
+type processKind int
+
+const (
+	kindChild   processKind = iota // made here, with Process{...}
+	kindSelf                       // current_process()
+	kindParent                     // parent_process()
+	kindForeign                    // another process, reached through a message
+)
+
+// process is the Go side of a Process object.
+type process struct {
+	w        *World
+	kind     processKind
+	name     string
+	daemon   bool
+	ident    []int
+	target   lua.LValue
+	args     []lua.LValue
+	run      lua.LValue   // the run-form function, or nil
+	fields   *lua.LTable  // attributes a script set on the object
+	child    *runtime.Child
+	pid      int
+	closed   bool
+	ud       *lua.LUserData
+	poolName string // "PoolWorker" for pool workers
+}
+
+var processMethods = map[string]lua.LGFunction{
+	"start":     processStart,
+	"join":      processJoin,
+	"is_alive":  processIsAlive,
+	"terminate": processTerminate,
+	"kill":      processKill,
+	"close":     processClose,
+	"run":       processRun,
+}
+
+func init() {
+	onSetup(func(w *World) {
+		L := w.L
+		mt := L.NewTypeMetatable(processTypeName)
+		L.SetField(mt, "__index", L.NewFunction(processIndex))
+		L.SetField(mt, "__newindex", L.NewFunction(processNewIndex))
+		L.SetField(mt, "__tostring", L.NewFunction(processString))
+		L.SetField(mt, "__eq", L.NewFunction(processEq))
+		methods := L.SetFuncs(L.NewTable(), processMethods)
+		L.SetField(mt, "methods", methods)
+		w.addModule("multiprocessing", map[string]lua.LGFunction{
+			"Process":          newProcess,
+			"current_process":  mpCurrentProcess,
+			"parent_process":   mpParentProcess,
+			"active_children":  mpActiveChildren,
+			"cpu_count":        mpCPUCount,
+		})
+	})
+	RegisterHandle("Process", decodeProcess)
+}
+
+// userdata wraps p in a userdata of its type, once.
+func (p *process) userdata() *lua.LUserData {
+	if p.ud == nil {
+		L := p.w.L
+		p.ud = L.NewUserData()
+		p.ud.Value = p
+		p.ud.Metatable = L.GetTypeMetatable(processTypeName)
+	}
+	return p.ud
+}
+
+// checkProcess returns the process object at n.
+func checkProcess(L *lua.LState, n int) *process {
+	if ud, ok := L.Get(n).(*lua.LUserData); ok {
+		if p, ok := ud.Value.(*process); ok {
+			return p
+		}
+	}
+	L.ArgError(n, "Process expected")
+	return nil
+}
+
+// nextIdentity gives the next child's identity and default name.
+func (w *World) nextIdentity(prefix string) ([]int, string) {
+	w.counter++
+	ident := append(append([]int(nil), w.Self.Ident...), w.counter)
+	parts := make([]string, len(ident))
+	for i, n := range ident {
+		parts[i] = strconv.Itoa(n)
+	}
+	return ident, prefix + "-" + strings.Join(parts, ":")
+}
+
+// newProcess is mp.Process{target=, args=, name=, daemon=, run=}.
+func newProcess(L *lua.LState) int {
+	w := worldOf(L)
+	opts := L.OptTable(1, L.NewTable())
+	p := &process{w: w, kind: kindChild, fields: L.NewTable()}
+	p.ident, p.name = w.nextIdentity("Process")
+	p.daemon = w.Self.Daemon
+	p.target = opts.RawGetString("target")
+	p.run = opts.RawGetString("run")
+	if p.run == lua.LNil {
+		p.run = nil
+	}
+	if p.target != lua.LNil && !isCallable(L, p.target) {
+		Raise(L, "TypeError", "Process: target is a %s, want a function", p.target.Type().String())
+	}
+	if p.run != nil && !isCallable(L, p.run) {
+		Raise(L, "TypeError", "Process: run is a %s, want a function", p.run.Type().String())
+	}
+	p.args = argList(L, opts.RawGetString("args"), "Process: args")
+	if name := opts.RawGetString("name"); name != lua.LNil {
+		s, ok := name.(lua.LString)
+		if !ok {
+			Raise(L, "TypeError", "Process: name is a %s, want a string", name.Type().String())
+		}
+		p.name = string(s)
+	}
+	if d := opts.RawGetString("daemon"); d != lua.LNil {
+		p.daemon = lua.LVAsBool(d)
+	}
+	// Other fields of the options table become attributes, as a Python
+	// subclass's would.
+	opts.ForEach(func(k, v lua.LValue) {
+		switch k.String() {
+		case "target", "args", "name", "daemon", "run":
+		default:
+			p.fields.RawSet(k, v)
+		}
+	})
+	L.Push(p.userdata())
+	return 1
+}
+
+func processIndex(L *lua.LState) int {
+	p := checkProcess(L, 1)
+	key := L.CheckString(2)
+	switch key {
+	case "name":
+		L.Push(lua.LString(p.name))
+	case "daemon":
+		L.Push(lua.LBool(p.daemon))
+	case "pid", "ident":
+		if p.pid == 0 {
+			L.Push(lua.LNil)
+		} else {
+			L.Push(lua.LNumber(p.pid))
+		}
+	case "exitcode":
+		if code, ok := p.exitCode(); ok {
+			L.Push(lua.LNumber(code))
+		} else {
+			L.Push(lua.LNil)
+		}
+	default:
+		if v := p.fields.RawGetString(key); v != lua.LNil {
+			L.Push(v)
+			return 1
+		}
+		mt := L.GetTypeMetatable(processTypeName)
+		L.Push(L.GetField(L.GetField(mt, "methods"), key))
+	}
+	return 1
+}
+
+func processNewIndex(L *lua.LState) int {
+	p := checkProcess(L, 1)
+	key := L.CheckString(2)
+	v := L.Get(3)
+	switch key {
+	case "name":
+		s, ok := v.(lua.LString)
+		if !ok {
+			Raise(L, "TypeError", "name must be a string, got a %s", v.Type().String())
+		}
+		p.name = string(s)
+		if p.kind == kindSelf {
+			p.w.Self.Name = p.name
+		}
+	case "daemon":
+		if p.child != nil {
+			Raise(L, "AssertionError", "process has already started")
+		}
+		p.daemon = lua.LVAsBool(v)
+	case "pid", "ident", "exitcode":
+		Raise(L, "AttributeError", "%s is read-only", key)
+	default:
+		p.fields.RawSetString(key, v)
+	}
+	return 0
+}
+
+// exitCode is the exit code of a child that has ended.
+func (p *process) exitCode() (int, bool) {
+	if p.child == nil {
+		return 0, false
+	}
+	return p.child.ExitCode()
+}
+
+// state is Python's repr word: initial, started or stopped.
+func processString(L *lua.LState) int {
+	p := checkProcess(L, 1)
+	var sb strings.Builder
+	fmt.Fprintf(&sb, "<Process name=%s", quoteRepr(p.name))
+	if p.pid != 0 {
+		fmt.Fprintf(&sb, " pid=%d", p.pid)
+	}
+	switch p.kind {
+	case kindChild:
+		fmt.Fprintf(&sb, " parent=%d", p.w.Self.Pid)
+		if p.closed {
+			sb.WriteString(" closed")
+		} else if p.child == nil {
+			sb.WriteString(" initial")
+		} else if code, ok := p.exitCode(); ok {
+			fmt.Fprintf(&sb, " stopped exitcode=%s", exitCodeName(code))
+		} else {
+			sb.WriteString(" started")
+		}
+	case kindSelf:
+		if p.w.Parent != nil {
+			fmt.Fprintf(&sb, " parent=%d", p.w.Parent.Pid)
+		}
+		sb.WriteString(" started")
+	default:
+		if processAlive(p.pid) {
+			sb.WriteString(" started")
+		} else {
+			sb.WriteString(" stopped")
+		}
+	}
+	if p.daemon {
+		sb.WriteString(" daemon")
+	}
+	sb.WriteString(">")
+	L.Push(lua.LString(sb.String()))
+	return 1
+}
+
+// exitCodeName shows a signal exit code as Python's repr does: -SIGTERM.
+func exitCodeName(code int) string {
+	switch code {
+	case -int(syscall.SIGTERM):
+		return "-SIGTERM"
+	case -int(syscall.SIGKILL):
+		return "-SIGKILL"
+	case -int(syscall.SIGINT):
+		return "-SIGINT"
+	}
+	return strconv.Itoa(code)
+}
+
+// quoteRepr quotes a string as Python's repr does, with single quotes.
+func quoteRepr(s string) string {
+	q := strconv.Quote(s)
+	if !strings.Contains(s, "'") {
+		q = "'" + strings.ReplaceAll(q[1:len(q)-1], `\"`, `"`) + "'"
+	}
+	return q
+}
+
+func processEq(L *lua.LState) int {
+	a, b := checkProcess(L, 1), checkProcess(L, 2)
+	L.Push(lua.LBool(a == b || a.pid != 0 && a.pid == b.pid))
+	return 1
+}
+
+// checkUsable raises ValueError on a closed process object.
+func (p *process) checkUsable(L *lua.LState) {
+	if p.closed {
+		Raise(L, "ValueError", "process object is closed")
+	}
+}
+
+// checkChild raises AssertionError unless p is a started child of this
+// process; what names the operation.
+func (p *process) checkChild(L *lua.LState, what string) {
+	p.checkUsable(L)
+	if p.kind != kindChild {
+		Raise(L, "AssertionError", "can only %s a child process", what)
+	}
+	if p.child == nil {
+		Raise(L, "AssertionError", "can only %s a started process", what)
+	}
+}
+
+func processStart(L *lua.LState) int {
+	p := checkProcess(L, 1)
+	w := p.w
+	p.checkUsable(L)
+	if p.kind != kindChild {
+		Raise(L, "AssertionError", "can only start a process object created by this process")
+	}
+	if p.child != nil {
+		Raise(L, "AssertionError", "cannot start a process twice")
+	}
+	if w.Self.Daemon {
+		Raise(L, "AssertionError", "daemonic processes are not allowed to have children")
+	}
+	payload, err := p.startPayload()
+	if err != nil {
+		raiseSend(L, err)
+	}
+	msg := StartMessage{Kind: startProcess, Self: Identity{Name: p.name, Ident: p.ident, Daemon: p.daemon}, Parent: w.Self, Payload: payload}
+	if err := p.spawn(msg); err != nil {
+		Raise(L, "OSError", "%v", err)
+	}
+	return 0
+}
+
+// spawn starts the child with msg and records it among the children.
+func (p *process) spawn(msg StartMessage) error {
+	w := p.w
+	var arena *os.File
+	if w.Arena != nil {
+		arena = w.Arena.File()
+	}
+	c, err := runtime.Spawn(runtime.SpawnOptions{Message: msg.encode(), Arena: arena, Daemon: p.daemon})
+	if err != nil {
+		return err
+	}
+	p.child = c
+	p.pid = c.Pid
+	if w.Arena != nil {
+		w.Arena.RegisterProcess(c.Pid, p.name)
+	}
+	w.children = append(w.children, p)
+	return nil
+}
+
+// startPayload encodes what the child needs: the target (or run) with its
+// upvalues, the arguments, the attributes, and a snapshot of the globals.
+func (p *process) startPayload() ([]byte, error) {
+	w := p.w
+	L := w.L
+	e := w.NewEncoder()
+	target := p.target
+	if p.run != nil {
+		target = p.run
+	}
+	if err := e.Encode(target, "target"); err != nil {
+		return nil, err
+	}
+	args := L.CreateTable(len(p.args), 1)
+	for i, a := range p.args {
+		args.RawSetInt(i+1, a)
+	}
+	args.RawSetString("n", lua.LNumber(len(p.args)))
+	if err := e.Encode(args, "args"); err != nil {
+		return nil, err
+	}
+	if err := e.Encode(p.fields, "attributes"); err != nil {
+		return nil, err
+	}
+	e.Encode(lua.LBool(p.run != nil), "run")
+	if err := e.EncodeLenient(L.G.Global, "globals"); err != nil {
+		return nil, err
+	}
+	return e.Bytes(), nil
+}
+
+// raiseSend raises a codec error as a SerializationError.
+func raiseSend(L *lua.LState, err error) {
+	Raise(L, "SerializationError", "%v", err)
+}
+
+func processJoin(L *lua.LState) int {
+	p := checkProcess(L, 1)
+	p.checkUsable(L)
+	opts := optionsAt(L, 2)
+	timeout := toTimeout(L, argOrOption(L, opts, 2, "timeout"), "join: timeout")
+	w := p.w
+	if p.kind == kindParent {
+		p.checkUsable(L)
+		w.waitPid(p.pid, timeout)
+		return 0
+	}
+	p.checkChild(L, "join")
+	done, err := p.child.Wait(w.ctx, timeout)
+	if err != nil {
+		w.interrupted()
+	}
+	if done {
+		w.forget(p)
+	}
+	return 0
+}
+
+// waitPid waits for a process that is not our child to end, by polling.
+func (w *World) waitPid(pid int, timeout time.Duration) {
+	deadline := time.Now().Add(timeout)
+	for processAlive(pid) {
+		if timeout >= 0 && time.Now().After(deadline) {
+			return
+		}
+		select {
+		case <-w.ctx.Done():
+			w.interrupted()
+		case <-time.After(10 * time.Millisecond):
+		}
+	}
+}
+
+// processAlive says whether pid names a live process (a zombie is dead).
+func processAlive(pid int) bool {
+	if pid <= 0 {
+		return false
+	}
+	if err := syscall.Kill(pid, 0); err == syscall.ESRCH {
+		return false
+	}
+	b, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/stat")
+	if err != nil {
+		return false
+	}
+	if i := strings.LastIndexByte(string(b), ')'); i >= 0 && i+2 < len(b) {
+		switch b[i+2] {
+		case 'Z', 'X', 'x':
+			return false
+		}
+	}
+	return true
+}
+
+// forget drops a child that has ended from the active children.
+func (w *World) forget(p *process) {
+	for i, c := range w.children {
+		if c == p {
+			w.children = append(w.children[:i], w.children[i+1:]...)
+			return
+		}
+	}
+}
+
+func processIsAlive(L *lua.LState) int {
+	p := checkProcess(L, 1)
+	p.checkUsable(L)
+	switch p.kind {
+	case kindSelf:
+		L.Push(lua.LTrue)
+	case kindParent:
+		L.Push(lua.LBool(processAlive(p.pid)))
+	case kindForeign:
+		Raise(L, "AssertionError", "can only test a child process")
+	default:
+		if p.child == nil {
+			L.Push(lua.LFalse)
+			return 1
+		}
+		_, ended := p.child.ExitCode()
+		if ended {
+			p.w.forget(p)
+		}
+		L.Push(lua.LBool(!ended))
+	}
+	return 1
+}
+
+func processTerminate(L *lua.LState) int {
+	p := checkProcess(L, 1)
+	p.checkChild(L, "terminate")
+	p.child.Terminate()
+	return 0
+}
+
+func processKill(L *lua.LState) int {
+	p := checkProcess(L, 1)
+	p.checkChild(L, "kill")
+	p.child.Kill()
+	return 0
+}
+
+func processClose(L *lua.LState) int {
+	p := checkProcess(L, 1)
+	if p.closed {
+		return 0
+	}
+	if p.child != nil {
+		if _, ended := p.child.ExitCode(); !ended {
+			Raise(L, "ValueError", "cannot close a process while it is still running; call join() or terminate() first")
+		}
+		p.w.forget(p)
+	}
+	p.closed = true
+	return 0
+}
+
+// processRun is Process.run: call the target with the arguments, in this
+// process.
+func processRun(L *lua.LState) int {
+	p := checkProcess(L, 1)
+	if p.target == nil || p.target == lua.LNil {
+		return 0
+	}
+	L.Push(p.target)
+	for _, a := range p.args {
+		L.Push(a)
+	}
+	L.Call(len(p.args), 0)
+	return 0
+}
+
+// selfProcess is the object current_process() returns, made once.
+func (w *World) selfProcess() *process {
+	if w.current == nil {
+		p := &process{w: w, kind: kindSelf, name: w.Self.Name, daemon: w.Self.Daemon, ident: w.Self.Ident, pid: w.Self.Pid, fields: w.L.NewTable()}
+		w.current = p.userdata()
+	}
+	return w.current.(*lua.LUserData).Value.(*process)
+}
+
+func mpCurrentProcess(L *lua.LState) int {
+	L.Push(worldOf(L).selfProcess().userdata())
+	return 1
+}
+
+func mpParentProcess(L *lua.LState) int {
+	w := worldOf(L)
+	if w.Parent == nil {
+		L.Push(lua.LNil)
+		return 1
+	}
+	p := &process{w: w, kind: kindParent, name: w.Parent.Name, pid: w.Parent.Pid, ident: w.Parent.Ident, fields: L.NewTable()}
+	L.Push(p.userdata())
+	return 1
+}
+
+// activeChildren reaps the children that have ended and lists the rest.
+func (w *World) activeChildren() []*process {
+	live := w.children[:0]
+	for _, p := range w.children {
+		if _, ended := p.child.ExitCode(); !ended {
+			live = append(live, p)
+		}
+	}
+	w.children = live
+	return append([]*process(nil), live...)
+}
+
+func mpActiveChildren(L *lua.LState) int {
+	w := worldOf(L)
+	t := L.NewTable()
+	for _, p := range w.activeChildren() {
+		t.Append(p.userdata())
+	}
+	L.Push(t)
+	return 1
+}
+
+func mpCPUCount(L *lua.LState) int {
+	L.Push(lua.LNumber(goruntime.NumCPU()))
+	return 1
+}
+
+// HandleType and HandleData let a process object travel in messages.
+func (p *process) HandleType() string { return "Process" }
+
+func (p *process) HandleData() []byte {
+	var b []byte
+	b = binary.AppendUvarint(b, uint64(p.pid))
+	b = appendString(b, p.name)
+	if p.daemon {
+		b = append(b, 1)
+	} else {
+		b = append(b, 0)
+	}
+	return b
+}
+
+// decodeProcess rebuilds a process object: this process itself, its
+// parent, one of its children, or another process.
+func decodeProcess(L *lua.LState, data []byte) (lua.LValue, error) {
+	w := worldOf(L)
+	pid, n := binary.Uvarint(data)
+	if n <= 0 {
+		return nil, fmt.Errorf("decode: bad process handle")
+	}
+	d := &Decoder{w: w, buf: data, pos: n}
+	name, err := d.str()
+	if err != nil {
+		return nil, err
+	}
+	daemon, err := d.byte()
+	if err != nil {
+		return nil, err
+	}
+	switch {
+	case pid != 0 && int(pid) == w.Self.Pid:
+		return w.selfProcess().userdata(), nil
+	}
+	for _, c := range w.children {
+		if c.pid == int(pid) && pid != 0 {
+			return c.userdata(), nil
+		}
+	}
+	kind := kindForeign
+	if w.Parent != nil && int(pid) == w.Parent.Pid {
+		kind = kindParent
+	}
+	p := &process{w: w, kind: kind, name: name, pid: int(pid), daemon: daemon == 1, fields: L.NewTable()}
+	return p.userdata(), nil
+}

@@ -1,0 +1,48 @@
+// math.random and math.randomseed on a generator of each process's own.
+
+package luaapi
+
+import (
+	"math/rand"
+
+	lua "github.com/yuin/gopher-lua"
+)
+
+// gopher-lua's math.random uses Go's global generator, which Go 1.24 and
+// later no longer lets math.randomseed seed. Each process gets its own
+// generator, seeded at random (so children differ from their parent and
+// from each other), and math.randomseed(n) makes it repeatable.
+
+func init() {
+	onSetup(func(w *World) {
+		m := w.L.GetGlobal("math").(*lua.LTable)
+		w.L.SetField(m, "random", w.L.NewFunction(mathRandom))
+		w.L.SetField(m, "randomseed", w.L.NewFunction(mathRandomseed))
+	})
+}
+
+func mathRandom(L *lua.LState) int {
+	r := worldOf(L).rand
+	switch L.GetTop() {
+	case 0:
+		L.Push(lua.LNumber(r.Float64()))
+	case 1:
+		n := L.CheckInt(1)
+		if n < 1 {
+			L.ArgError(1, "interval is empty")
+		}
+		L.Push(lua.LNumber(r.Intn(n) + 1))
+	default:
+		lo, hi := L.CheckInt(1), L.CheckInt(2)
+		if lo > hi {
+			L.ArgError(2, "interval is empty")
+		}
+		L.Push(lua.LNumber(lo + r.Intn(hi-lo+1)))
+	}
+	return 1
+}
+
+func mathRandomseed(L *lua.LState) int {
+	worldOf(L).rand = rand.New(rand.NewSource(int64(L.CheckNumber(1))))
+	return 0
+}

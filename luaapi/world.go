@@ -1,0 +1,128 @@
+// World: a process's Lua state and everything procsh keeps beside it.
+
+package luaapi
+
+import (
+	"context"
+	crand "crypto/rand"
+	"encoding/binary"
+	"math/rand"
+	"os"
+	"sync"
+
+	"procsh/runtime"
+
+	lua "github.com/yuin/gopher-lua"
+)
+
+// Identity names a process as Python does: its name, pid, and the
+// counters that make default names (Process-1:2 is the second child of
+// this tree's first child).
+type Identity struct {
+	Name   string
+	Pid    int
+	Ident  []int
+	Daemon bool
+}
+
+// World is one process's Lua state and its procsh context. Only the
+// goroutine that owns L may use a World, unless a method says otherwise.
+type World struct {
+	L        *lua.LState
+	chunks   *chunkRegistry
+	builtins *builtins
+	Self     Identity
+	Parent   *Identity // nil in the root process
+	Arena    *runtime.Arena
+	counter  int        // children made so far, for default names
+	children []*process // started and not yet known to have ended
+	rand     *rand.Rand
+	ctx      context.Context
+	pools    []closer // pools to clean up at exit
+	current  lua.LValue
+}
+
+// closer is something the end of the main program must shut down.
+type closer interface{ shutdown() }
+
+// Options says what kind of process a World is for.
+type Options struct {
+	Self   Identity
+	Parent *Identity
+	Arena  *runtime.Arena
+}
+
+var worlds sync.Map // *lua.Global → *World
+
+// worldOf finds the World of a state (coroutines included).
+func worldOf(L *lua.LState) *World {
+	w, _ := worlds.Load(L.G)
+	return w.(*World)
+}
+
+// setups run on every new state, one per userdata type and module part,
+// registered from init functions.
+var setups []func(w *World)
+
+// onSetup registers a function that prepares every new state.
+func onSetup(f func(w *World)) { setups = append(setups, f) }
+
+// NewWorld makes a Lua state with the standard library and procsh's
+// modules (`multiprocessing`, `time`), the atomic print and a random seed
+// of its own.
+func NewWorld(o Options) *World {
+	reg := newChunkRegistry()
+	L := lua.NewState(lua.Options{Loaded: func(p *lua.FunctionProto, src []byte, name string) {
+		reg.add(p, src, name)
+	}})
+	w := &World{L: L, chunks: reg, Self: o.Self, Parent: o.Parent, Arena: o.Arena, ctx: context.Background()}
+	if w.Self.Pid == 0 {
+		w.Self.Pid = os.Getpid()
+	}
+	var seed [8]byte
+	crand.Read(seed[:])
+	w.rand = rand.New(rand.NewSource(int64(binary.LittleEndian.Uint64(seed[:]))))
+	worlds.Store(L.G, w)
+	for _, f := range setups {
+		f(w)
+	}
+	w.builtins = collectBuiltins(L)
+	return w
+}
+
+// Close releases the Lua state.
+func (w *World) Close() {
+	worlds.Delete(w.L.G)
+	w.L.Close()
+}
+
+// SetContext sets the context that interrupts the running Lua code and
+// every blocking call it makes (Ctrl-C in the root).
+func (w *World) SetContext(ctx context.Context) {
+	w.ctx = ctx
+	w.L.SetContext(ctx)
+}
+
+// Context is the context blocking calls watch.
+func (w *World) Context() context.Context { return w.ctx }
+
+// module returns a loaded module's table.
+func (w *World) module(name string) *lua.LTable {
+	loaded := w.L.GetField(w.L.GetField(w.L.Get(lua.GlobalsIndex), "package"), "loaded")
+	t, _ := w.L.GetField(loaded, name).(*lua.LTable)
+	return t
+}
+
+// addModule makes a module table available to require and to the
+// built-ins registry.
+func (w *World) addModule(name string, funcs map[string]lua.LGFunction) *lua.LTable {
+	L := w.L
+	loaded := L.GetField(L.GetField(L.Get(lua.GlobalsIndex), "package"), "loaded")
+	mod, ok := L.GetField(loaded, name).(*lua.LTable)
+	if !ok {
+		mod = L.NewTable()
+		L.SetField(loaded, name, mod)
+	}
+	L.SetFuncs(mod, funcs)
+	return mod
+}

@@ -1,0 +1,294 @@
+// Command procsh runs Lua scripts with Python's multiprocessing as a Lua
+// module, backed by real child processes and real shared memory.
+//
+//	procsh [options] [script [args...]]
+//
+// It follows the standalone lua interpreter: -e chunk, -l module, -i,
+// -v, -h, and - for a script read from standard input. With no script
+// on a terminal it starts the REPL.
+package main
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"strings"
+
+	"procsh/luaapi"
+	"procsh/runtime"
+	"procsh/worker"
+
+	lua "github.com/yuin/gopher-lua"
+	"golang.org/x/sys/unix"
+)
+
+const version = "procsh 0.1 (Lua 5.1 on gopher-lua 1.1.2)"
+
+const usage = `usage: procsh [options] [script [args...]]
+Runs a Lua script with Python's multiprocessing as require("multiprocessing").
+
+options:
+  -e chunk         run the string chunk
+  -l name          require library name (and set the global of that name)
+  -i               enter the interactive REPL after running the script
+  -v, --version    show the version
+  -h, --help       show this help
+  --arena-size N   shared memory for the process tree (e.g. 256M, 4G; also
+                   the PROCSH_ARENA_SIZE environment variable)
+  --               stop handling options
+  -                run standard input as the script (stops handling options)
+
+With no script, procsh starts the REPL when standard input is a terminal,
+and runs standard input as a script otherwise.
+Exit status: 0, 1 after an uncaught error, or the value given to os.exit.
+`
+
+func main() { os.Exit(run()) }
+
+// action is one -e or -l, in command-line order.
+type action struct {
+	flag  string // "e" or "l"
+	value string
+}
+
+type cmdline struct {
+	actions   []action
+	repl      bool
+	script    string // "" for none, "-" for standard input
+	args      []string
+	arenaSize int64
+}
+
+// parseArgs reads the command line as the standalone lua does: options up
+// to the script name, everything after it for the script.
+func parseArgs(argv []string) (*cmdline, int, error) {
+	c := &cmdline{}
+	if s := os.Getenv("PROCSH_ARENA_SIZE"); s != "" {
+		n, err := runtime.ParseSize(s)
+		if err != nil {
+			return nil, 1, fmt.Errorf("PROCSH_ARENA_SIZE: %v", err)
+		}
+		c.arenaSize = n
+	}
+	for i := 0; i < len(argv); i++ {
+		a := argv[i]
+		needValue := func() (string, error) {
+			if i+1 >= len(argv) {
+				return "", fmt.Errorf("'%s' needs an argument", a)
+			}
+			i++
+			return argv[i], nil
+		}
+		switch {
+		case a == "-h" || a == "--help":
+			fmt.Print(usage)
+			return nil, 0, nil
+		case a == "-v" || a == "--version":
+			fmt.Println(version)
+			return nil, 0, nil
+		case a == "-i":
+			c.repl = true
+		case a == "-e" || a == "-l":
+			v, err := needValue()
+			if err != nil {
+				return nil, 1, err
+			}
+			c.actions = append(c.actions, action{a[1:], v})
+		case strings.HasPrefix(a, "-e") || strings.HasPrefix(a, "-l"):
+			c.actions = append(c.actions, action{a[1:2], a[2:]})
+		case a == "--arena-size" || strings.HasPrefix(a, "--arena-size="):
+			v := strings.TrimPrefix(a, "--arena-size=")
+			if a == "--arena-size" {
+				var err error
+				if v, err = needValue(); err != nil {
+					return nil, 1, err
+				}
+			}
+			n, err := runtime.ParseSize(v)
+			if err != nil {
+				return nil, 1, fmt.Errorf("--arena-size: %v", err)
+			}
+			c.arenaSize = n
+		case a == "--":
+			if i+1 < len(argv) {
+				c.script, c.args = argv[i+1], argv[i+2:]
+			}
+			return c, 0, nil
+		case a == "-":
+			c.script, c.args = "-", argv[i+1:]
+			return c, 0, nil
+		case strings.HasPrefix(a, "-"):
+			return nil, 1, fmt.Errorf("unrecognized option '%s'", a)
+		default:
+			c.script, c.args = a, argv[i+1:]
+			return c, 0, nil
+		}
+	}
+	return c, 0, nil
+}
+
+func run() int {
+	if worker.Active() {
+		return worker.Main()
+	}
+	c, code, err := parseArgs(os.Args[1:])
+	if err != nil {
+		fmt.Fprintf(os.Stderr, "procsh: %v\n%s", err, usage)
+		return code
+	}
+	if c == nil {
+		return code
+	}
+	if c.script == "" && len(c.actions) == 0 && !c.repl {
+		if isTerminal(os.Stdin) {
+			c.repl = true
+		} else {
+			c.script = "-"
+		}
+	}
+	size := c.arenaSize
+	if size == 0 {
+		size = runtime.DefaultArenaSize
+	}
+	arena, err := runtime.NewArena(size)
+	if err != nil {
+		fmt.Fprintf(os.Stderr, "procsh: %v\n", err)
+		return 1
+	}
+	w := luaapi.NewWorld(luaapi.Options{Self: luaapi.Identity{Name: "MainProcess"}, Arena: arena})
+	defer w.Close()
+	arena.RegisterProcess(os.Getpid(), "MainProcess")
+
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	stopInterrupts := handleInterrupts(w, cancel)
+	defer stopInterrupts()
+	w.SetContext(ctx)
+
+	setArg(w.L, c)
+	for _, a := range c.actions {
+		var err error
+		switch a.flag {
+		case "e":
+			err = w.RunString(a.value, "=(command line)")
+		case "l":
+			err = w.Require(a.value)
+		}
+		if err != nil {
+			return reportAndExit(w, ctx, err)
+		}
+	}
+	if c.script != "" {
+		if err := runScript(w, c); err != nil {
+			return reportAndExit(w, ctx, err)
+		}
+	}
+	if c.repl {
+		stopInterrupts()
+		return runREPL(w)
+	}
+	w.Shutdown()
+	if ctx.Err() != nil {
+		fmt.Fprintln(os.Stderr, "KeyboardInterrupt")
+		return 130
+	}
+	return 0
+}
+
+// setArg sets the global arg as the standalone lua does.
+func setArg(L *lua.LState, c *cmdline) {
+	t := L.NewTable()
+	t.RawSetInt(-1, lua.LString(os.Args[0]))
+	if c.script != "" {
+		t.RawSetInt(0, lua.LString(c.script))
+	}
+	for i, a := range c.args {
+		t.RawSetInt(i+1, lua.LString(a))
+	}
+	L.SetGlobal("arg", t)
+}
+
+// runScript loads the script (a file or standard input) and calls it
+// with the script's arguments.
+func runScript(w *luaapi.World, c *cmdline) error {
+	var src []byte
+	var err error
+	name := c.script
+	if c.script == "-" {
+		src, err = io.ReadAll(os.Stdin)
+		name = "stdin"
+	} else {
+		src, err = os.ReadFile(c.script)
+	}
+	if err != nil {
+		return fmt.Errorf("cannot open %s", c.script)
+	}
+	// A first line starting with # (a shebang) is skipped, as lua does.
+	if len(src) > 0 && src[0] == '#' {
+		if i := strings.IndexByte(string(src), '\n'); i >= 0 {
+			src = append([]byte("--"), src[i:]...)
+		} else {
+			src = nil
+		}
+	}
+	args := make([]lua.LValue, len(c.args))
+	for i, a := range c.args {
+		args[i] = lua.LString(a)
+	}
+	return w.RunChunk(string(src), name, args...)
+}
+
+// reportAndExit reports an uncaught error (or an interruption), cleans up
+// the children and gives the exit status.
+func reportAndExit(w *luaapi.World, ctx context.Context, err error) int {
+	if ctx.Err() != nil {
+		fmt.Fprintln(os.Stderr, "KeyboardInterrupt")
+		w.TerminateChildren()
+		return 130
+	}
+	fmt.Fprintf(os.Stderr, "procsh: %v\n", err)
+	w.Shutdown()
+	return 1
+}
+
+// handleInterrupts makes the first Ctrl-C interrupt the Lua code (which
+// then ends the children) and a second one kill them and leave. It
+// returns a function that stops handling them.
+func handleInterrupts(w *luaapi.World, cancel context.CancelFunc) func() {
+	ch := make(chan os.Signal, 2)
+	signal.Notify(ch, os.Interrupt)
+	done := make(chan struct{})
+	go func() {
+		n := 0
+		for {
+			select {
+			case <-ch:
+				n++
+				cancel()
+				if n >= 2 {
+					runtime.KillAll()
+					fmt.Fprintln(os.Stderr, "KeyboardInterrupt")
+					os.Exit(130)
+				}
+			case <-done:
+				return
+			}
+		}
+	}()
+	var once bool
+	return func() {
+		if !once {
+			once = true
+			signal.Stop(ch)
+			close(done)
+		}
+	}
+}
+
+// isTerminal says whether f is a terminal.
+func isTerminal(f *os.File) bool {
+	_, err := unix.IoctlGetTermios(int(f.Fd()), unix.TCGETS)
+	return err == nil
+}

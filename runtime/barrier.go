@@ -1,0 +1,220 @@
+// Barrier: Python's multiprocessing.Barrier on an arena Mutex and Cond.
+
+package runtime
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sync/atomic"
+	"time"
+)
+
+// ErrBrokenBarrier: the barrier was aborted, reset, timed out or its action
+// failed while the caller waited, or was already broken.
+var ErrBrokenBarrier = errors.New("barrier is broken, want it reset before use")
+
+// Barrier is Python's multiprocessing.Barrier: parties processes wait until
+// all have arrived, then all go on.
+//
+// State, under the Barrier's Mutex: the number arrived in the current round
+// (count), the round number (gen), the broken flag, and one bit per round
+// (modulo 64) saying whether the round ended broken (reset) rather than
+// complete. An arriving process takes index count; the last one runs the
+// action, then starts the next round (gen+1) and notifies all. A waiter
+// returns when gen has moved past its round (complete, or broken if its
+// round's bit says so) or when the barrier is broken. A timeout, a
+// cancelled context or a failing action breaks the barrier for every
+// waiter of the round, as in Python's threading.Barrier.
+//
+// Layout: Mutex (8 bytes), Cond (16), parties, count, gen, broken (32 bits
+// each), the round bits (64).
+type Barrier struct {
+	a    *Arena
+	off  uint64
+	m    *Mutex
+	cond *Cond
+}
+
+const (
+	barMutex   = 0
+	barCond    = 8
+	barParties = 24
+	barCount   = 28
+	barGen     = 32
+	barBroken  = 36
+	barBits    = 40
+	barSize    = 48
+)
+
+// NewBarrier allocates a Barrier for parties processes.
+func (a *Arena) NewBarrier(parties int) (*Barrier, error) {
+	if parties < 1 || parties > 1<<30 {
+		return nil, fmt.Errorf("Barrier: got %d parties, want at least 1", parties)
+	}
+	off, err := a.Alloc(barSize)
+	if err != nil {
+		return nil, err
+	}
+	b := a.BarrierAt(off)
+	atomic.StoreUint32(b.u32(barParties), uint32(parties))
+	return b, nil
+}
+
+// BarrierAt returns a handle to the Barrier at off.
+func (a *Arena) BarrierAt(off uint64) *Barrier {
+	m := a.MutexAt(off + barMutex)
+	m.what = "a Barrier"
+	return &Barrier{a: a, off: off, m: m, cond: a.CondAt(off + barCond)}
+}
+
+// Offset returns where the Barrier lives in the arena.
+func (b *Barrier) Offset() uint64 { return b.off }
+
+// Free gives the Barrier's memory back to the arena.
+func (b *Barrier) Free() { b.a.Free(b.off) }
+
+func (b *Barrier) u32(field uint64) *uint32 { return b.a.Uint32(b.off + field) }
+func (b *Barrier) get(field uint64) uint32  { return atomic.LoadUint32(b.u32(field)) }
+func (b *Barrier) set(field uint64, v uint32) {
+	atomic.StoreUint32(b.u32(field), v)
+}
+
+// Parties returns the number of processes the Barrier waits for.
+func (b *Barrier) Parties() int { return int(b.get(barParties)) }
+
+// NWaiting returns how many processes wait in the current round.
+func (b *Barrier) NWaiting() int {
+	if b.Broken() {
+		return 0
+	}
+	return int(b.get(barCount))
+}
+
+// Broken reports whether the Barrier is broken.
+func (b *Barrier) Broken() bool { return b.get(barBroken) != 0 }
+
+// roundBroken reports whether round gen ended by a reset.
+func (b *Barrier) roundBroken(gen uint32) bool {
+	return atomic.LoadUint64(b.a.Uint64(b.off+barBits))&(1<<(gen%64)) != 0
+}
+
+func (b *Barrier) setRoundBroken(gen uint32, broken bool) {
+	p := b.a.Uint64(b.off + barBits)
+	bit := uint64(1) << (gen % 64)
+	if broken {
+		atomic.StoreUint64(p, atomic.LoadUint64(p)|bit)
+	} else {
+		atomic.StoreUint64(p, atomic.LoadUint64(p)&^bit)
+	}
+}
+
+// Wait arrives at the Barrier and waits, at most timeout (< 0: forever),
+// until all parties have arrived. It returns this process's index in the
+// round, distinct among the round's waiters, 0 … parties-1 in order of
+// arrival. The last to arrive runs action (if not nil) before anyone is
+// released; if action fails, the Barrier breaks, that process gets the
+// action's error and the others ErrBrokenBarrier. A timeout breaks the
+// Barrier for all (ErrBrokenBarrier); so does cancelling ctx (may be nil),
+// and the canceller gets ctx.Err().
+func (b *Barrier) Wait(ctx context.Context, timeout time.Duration, action func() error) (int, error) {
+	if err := b.m.Lock(ctx, -1); err != nil {
+		return 0, err
+	}
+	if b.Broken() {
+		b.m.Unlock()
+		return 0, ErrBrokenBarrier
+	}
+	gen := b.get(barGen)
+	idx := b.get(barCount)
+	b.set(barCount, idx+1)
+	if int(idx)+1 == b.Parties() {
+		if action != nil {
+			if err := b.runAction(action); err != nil {
+				b.breakLocked()
+				b.m.Unlock()
+				return int(idx), err
+			}
+		}
+		b.set(barCount, 0)
+		b.setRoundBroken(gen, false)
+		b.set(barGen, gen+1)
+		b.cond.NotifyAll()
+		b.m.Unlock()
+		return int(idx), nil
+	}
+	var deadline time.Time
+	if timeout > 0 {
+		deadline = time.Now().Add(timeout)
+	}
+	for {
+		left := timeout
+		if timeout > 0 {
+			left = max(time.Until(deadline), 0)
+		}
+		_, err := b.cond.Wait(b.m, ctx, left)
+		if b.get(barGen) != gen {
+			broken := b.roundBroken(gen)
+			b.m.Unlock()
+			if broken {
+				return int(idx), ErrBrokenBarrier
+			}
+			return int(idx), nil
+		}
+		if b.Broken() {
+			b.m.Unlock()
+			return int(idx), ErrBrokenBarrier
+		}
+		if err != nil {
+			b.breakLocked()
+			b.m.Unlock()
+			if errors.Is(err, ErrTimeout) {
+				return int(idx), ErrBrokenBarrier
+			}
+			return int(idx), err
+		}
+	}
+}
+
+// runAction runs the round's action; a panic breaks the barrier like an
+// error and goes on up.
+func (b *Barrier) runAction(action func() error) (err error) {
+	ok := false
+	defer func() {
+		if !ok {
+			b.breakLocked()
+			b.m.Unlock()
+		}
+	}()
+	err = action()
+	ok = true
+	return err
+}
+
+// breakLocked breaks the Barrier; the caller holds its Mutex.
+func (b *Barrier) breakLocked() {
+	b.set(barBroken, 1)
+	b.set(barCount, 0)
+	b.cond.NotifyAll()
+}
+
+// Abort breaks the Barrier: every waiter, and every later Wait until
+// Reset, gets ErrBrokenBarrier.
+func (b *Barrier) Abort() {
+	b.m.Lock(nil, -1)
+	b.breakLocked()
+	b.m.Unlock()
+}
+
+// Reset returns the Barrier to its empty, unbroken state; the processes
+// waiting in the current round get ErrBrokenBarrier.
+func (b *Barrier) Reset() {
+	b.m.Lock(nil, -1)
+	gen := b.get(barGen)
+	b.setRoundBroken(gen, true)
+	b.set(barGen, gen+1)
+	b.set(barCount, 0)
+	b.set(barBroken, 0)
+	b.cond.NotifyAll()
+	b.m.Unlock()
+}

@@ -1,0 +1,258 @@
+// Mutex: the process-shared futex mutex every other primitive is built on,
+// with recovery from the death of its holder.
+
+package runtime
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"strconv"
+	"sync/atomic"
+	"time"
+
+	"golang.org/x/sys/unix"
+)
+
+// Errors of the synchronisation primitives. The Lua layer maps them to
+// Python's exceptions.
+var (
+	// ErrTimeout: a blocking call's timeout ran out before it could
+	// proceed.
+	ErrTimeout = errors.New("timed out")
+	// ErrNotLocked: release of a lock that is not held.
+	ErrNotLocked = errors.New("release of an unlocked lock, want it acquired first")
+	// ErrNotOwner: release (or wait, notify) by a process that does not
+	// own the lock.
+	ErrNotOwner = errors.New("lock not owned by this process, want it acquired by this process first")
+)
+
+// OnOwnerDied is called when a process recovers a lock whose holder died
+// while holding it: pid and name (from the arena's registry, "" if unknown)
+// say who died, what says which lock ("a Lock", "the output lock"). It runs
+// in the recovering process, which now holds the lock. Set it once, before
+// any lock is used; the default writes one warning line to standard error.
+var OnOwnerDied = func(pid int, name string, what string) {
+	who := "pid " + strconv.Itoa(pid)
+	if name != "" {
+		who = name + " (pid " + strconv.Itoa(pid) + ")"
+	}
+	fmt.Fprintf(os.Stderr, "procsh: warning: %s was held by %s, which died; recovered\n", what, who)
+}
+
+// waitSlice bounds every futex sleep, so a waiter notices a cancelled
+// context and a dead lock holder promptly.
+const waitSlice = 100 * time.Millisecond
+
+// Mutex is a mutual-exclusion lock in the arena, shared by every process of
+// the tree, handed between processes as its Offset. Ownership belongs to a
+// process, not a goroutine: any process may Unlock it (as Python's Lock),
+// and a process that locks it twice waits for itself.
+//
+// Algorithm: Ulrich Drepper, "Futexes Are Tricky" (2011), section 6,
+// "mutex3": the futex word has three states, unlocked, locked and locked
+// with (possible) waiters; lock is one compare-and-swap from unlocked to
+// locked when uncontended; a contended locker marks the word "waiters" and
+// sleeps in FUTEX_WAIT on the marked value, and takes the lock over as
+// "locked with waiters" when it wakes to find it free; unlock exchanges the
+// word with unlocked and calls FUTEX_WAKE only when the old value said
+// there were waiters. Unlock uses an exchange rather than the paper's
+// atomic decrement, as glibc's lll_unlock does; the effect is the same.
+//
+// Where the paper stores 1 for "locked", we store the holder's pid, and 2
+// becomes pid|mutexWaiters. The word so says at every instant who holds the
+// lock: there is no window, between taking the lock and recording the
+// holder, in which a holder that dies could not be identified, and the
+// recovery of a dead holder's lock is a single compare-and-swap of the
+// same word (from the dead pid to the recoverer's), so exactly one waiter
+// wins it. Linux pids are below 2^22, leaving the top bit free.
+//
+// Owner death: a waiter sleeps at most waitSlice at a time. From the moment
+// it has waited waitSlice it checks, at every slice, whether the holder is
+// still alive (kill(pid, 0), and /proc/<pid>/stat for a zombie not yet
+// reaped). If it is not, the waiter takes the lock over, calls OnOwnerDied,
+// and returns as if it had acquired the lock normally. The data the lock
+// protected may be half-updated: that is the caller's business, as with
+// POSIX robust mutexes.
+//
+// Layout: the state word at Offset, and a reserved word after it (8 bytes
+// in all).
+type Mutex struct {
+	a     *Arena
+	off   uint64
+	state *uint32
+	what  string // for the owner-death warning
+}
+
+const (
+	mutexWaiters = 1 << 31
+	mutexSize    = 8
+)
+
+// myPid is this process's pid as the lock words record it.
+var myPid = uint32(os.Getpid())
+
+// NewMutex allocates an unlocked Mutex in the arena.
+func (a *Arena) NewMutex() (*Mutex, error) {
+	off, err := a.Alloc(mutexSize)
+	if err != nil {
+		return nil, err
+	}
+	return a.MutexAt(off), nil
+}
+
+// MutexAt returns a handle to the Mutex at off, which another process may
+// have made.
+func (a *Arena) MutexAt(off uint64) *Mutex {
+	return &Mutex{a: a, off: off, state: a.Uint32(off), what: "a lock"}
+}
+
+// Offset returns where the Mutex lives in the arena.
+func (m *Mutex) Offset() uint64 { return m.off }
+
+// Free gives the Mutex's memory back to the arena. Nobody may use it after.
+func (m *Mutex) Free() { m.a.Free(m.off) }
+
+// TryLock takes the Mutex if it is free, without waiting.
+func (m *Mutex) TryLock() bool {
+	return atomic.CompareAndSwapUint32(m.state, 0, myPid)
+}
+
+// Locked reports whether some process holds the Mutex.
+func (m *Mutex) Locked() bool { return atomic.LoadUint32(m.state) != 0 }
+
+// Owner returns the pid of the process holding the Mutex, or 0.
+func (m *Mutex) Owner() int { return int(atomic.LoadUint32(m.state) &^ mutexWaiters) }
+
+// ownedByMe reports whether this process holds the Mutex.
+func (m *Mutex) ownedByMe() bool {
+	return atomic.LoadUint32(m.state)&^mutexWaiters == myPid
+}
+
+// Lock takes the Mutex, waiting at most timeout (timeout < 0: for as long
+// as it takes; 0: not at all). It returns nil once the Mutex is held,
+// ErrTimeout, or ctx.Err() when ctx (which may be nil) is cancelled first.
+// A holder that died is replaced as described on Mutex.
+func (m *Mutex) Lock(ctx context.Context, timeout time.Duration) error {
+	if atomic.CompareAndSwapUint32(m.state, 0, myPid) {
+		return nil
+	}
+	return m.lockSlow(ctx, timeout)
+}
+
+func (m *Mutex) lockSlow(ctx context.Context, timeout time.Duration) error {
+	if timeout == 0 {
+		return ErrTimeout
+	}
+	if ctx != nil {
+		if err := ctx.Err(); err != nil {
+			return err
+		}
+		// Wake the sleepers on this word when ctx is cancelled; the others
+		// go back to sleep.
+		stop := context.AfterFunc(ctx, func() { futexWakeAll(m.state) })
+		defer stop()
+	}
+	start := time.Now()
+	var deadline time.Time
+	if timeout > 0 {
+		deadline = start.Add(timeout)
+	}
+	nextCheck := start.Add(waitSlice)
+	for {
+		c := atomic.LoadUint32(m.state)
+		if c == 0 {
+			// Taken over after a wait: others may still sleep, so keep
+			// the waiters mark (mutex3's "c = xchg(val, 2)").
+			if atomic.CompareAndSwapUint32(m.state, 0, myPid|mutexWaiters) {
+				return nil
+			}
+			continue
+		}
+		if c&mutexWaiters == 0 {
+			if !atomic.CompareAndSwapUint32(m.state, c, c|mutexWaiters) {
+				continue
+			}
+			c |= mutexWaiters
+		}
+		now := time.Now()
+		if ctx != nil && ctx.Err() != nil {
+			m.passWake()
+			return ctx.Err()
+		}
+		if timeout > 0 && !now.Before(deadline) {
+			m.passWake()
+			return ErrTimeout
+		}
+		if !now.Before(nextCheck) {
+			nextCheck = now.Add(waitSlice)
+			if owner := c &^ mutexWaiters; owner != myPid && !processAlive(int(owner)) {
+				if atomic.CompareAndSwapUint32(m.state, c, myPid|mutexWaiters) {
+					if hook := OnOwnerDied; hook != nil {
+						hook(int(owner), m.a.ProcessName(int(owner)), m.what)
+					}
+					return nil
+				}
+				continue
+			}
+		}
+		sleep := nextCheck.Sub(now)
+		if timeout > 0 {
+			sleep = min(sleep, deadline.Sub(now))
+		}
+		futexWait(m.state, c, max(sleep, time.Microsecond))
+	}
+}
+
+// passWake is called by a waiter that gives up. It may have consumed the
+// wake an Unlock meant for the next waiter; pass it on.
+func (m *Mutex) passWake() {
+	if atomic.LoadUint32(m.state) != myPid {
+		futexWake(m.state, 1)
+	}
+}
+
+// Unlock releases the Mutex. Any process may release it; releasing one
+// that is not held returns ErrNotLocked.
+func (m *Mutex) Unlock() error {
+	old := atomic.SwapUint32(m.state, 0)
+	if old == 0 {
+		return ErrNotLocked
+	}
+	if old&mutexWaiters != 0 {
+		futexWake(m.state, 1)
+	}
+	return nil
+}
+
+// processAlive reports whether pid names a running process: kill(pid, 0)
+// does not fail with ESRCH and /proc does not show it as a zombie (a child
+// killed but not yet reaped by its parent) or dead.
+func processAlive(pid int) bool {
+	if pid <= 0 {
+		return true // unknown: never recover on a guess
+	}
+	if uint32(pid) == myPid {
+		return true
+	}
+	if err := unix.Kill(pid, 0); err == unix.ESRCH {
+		return false
+	}
+	stat, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/stat")
+	if err != nil {
+		return !os.IsNotExist(err)
+	}
+	// pid (comm) S ...: comm may hold spaces and parentheses, so find the
+	// last ')'.
+	i := bytes.LastIndexByte(stat, ')')
+	if i < 0 || i+2 >= len(stat) {
+		return true
+	}
+	switch stat[i+2] {
+	case 'Z', 'X', 'x':
+		return false
+	}
+	return true
+}

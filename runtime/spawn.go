@@ -1,0 +1,219 @@
+// Spawning and reaping child processes.
+
+package runtime
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"sync"
+	"syscall"
+	"time"
+)
+
+// Fixed descriptors of a child process (see the package comment).
+const (
+	StartFD    = 3
+	ArenaFD    = 4
+	WatchdogFD = 5
+)
+
+// WorkerEnv is set in a child's environment to put the binary in worker
+// mode.
+const WorkerEnv = "PROCSH_WORKER"
+
+// SpawnOptions says how to start a child.
+type SpawnOptions struct {
+	// Message is the start message, written to the child's StartFD.
+	Message []byte
+	// Arena is the tree's shared memory, passed at ArenaFD (may be nil).
+	Arena *os.File
+	// Daemon children die with their parent: PR_SET_PDEATHSIG, backed by
+	// the watchdog pipe (see watchdog.go).
+	Daemon bool
+	// Executable defaults to /proc/self/exe.
+	Executable string
+}
+
+// Child is a started child process. Its methods are safe to call from any
+// goroutine.
+type Child struct {
+	Pid  int
+	proc *os.Process
+	done chan struct{}
+	mu   sync.Mutex
+	code int // valid once done is closed
+}
+
+// Spawn starts a child in worker mode and hands it its start message. A
+// Spawn that fails half-way kills what it started.
+func Spawn(o SpawnOptions) (c *Child, err error) {
+	exe := o.Executable
+	if exe == "" {
+		exe = "/proc/self/exe"
+	}
+	r, w, err := os.Pipe()
+	if err != nil {
+		return nil, fmt.Errorf("spawn: start pipe: %w", err)
+	}
+	defer r.Close()
+	watch, err := watchdogReader()
+	if err != nil {
+		w.Close()
+		return nil, err
+	}
+	files := []*os.File{os.Stdin, os.Stdout, os.Stderr, r, o.Arena, watch}
+	sys := &syscall.SysProcAttr{}
+	if o.Daemon {
+		sys.Pdeathsig = syscall.SIGKILL
+	}
+	env := append(os.Environ(), WorkerEnv+"=1")
+	proc, err := os.StartProcess(exe, []string{"procsh-worker"}, &os.ProcAttr{Env: env, Files: files, Sys: sys})
+	if err != nil {
+		w.Close()
+		return nil, fmt.Errorf("spawn: %w", err)
+	}
+	c = &Child{Pid: proc.Pid, proc: proc, done: make(chan struct{})}
+	live.Lock()
+	live.m[c] = struct{}{}
+	live.Unlock()
+	go c.reap()
+	// The message may be larger than the pipe's buffer: write it while
+	// the child reads.
+	if len(o.Message) <= 60000 {
+		_, err = w.Write(o.Message)
+		w.Close()
+	} else {
+		go func() {
+			w.Write(o.Message)
+			w.Close()
+		}()
+	}
+	if err != nil {
+		c.Kill()
+		c.Wait(nil, -1)
+		return nil, fmt.Errorf("spawn: writing the start message: %w", err)
+	}
+	return c, nil
+}
+
+// reap waits for the child to end and records its exit code: the status
+// it exited with, or -N when signal N ended it.
+func (c *Child) reap() {
+	st, err := c.proc.Wait()
+	code := -1
+	if err == nil {
+		if ws, ok := st.Sys().(syscall.WaitStatus); ok && ws.Signaled() {
+			code = -int(ws.Signal())
+		} else {
+			code = st.ExitCode()
+		}
+	}
+	c.mu.Lock()
+	c.code = code
+	c.mu.Unlock()
+	live.Lock()
+	delete(live.m, c)
+	live.Unlock()
+	close(c.done)
+}
+
+// live holds this process's children that have not been reaped.
+var live = struct {
+	sync.Mutex
+	m map[*Child]struct{}
+}{m: map[*Child]struct{}{}}
+
+// KillAll sends SIGKILL to every child of this process that has not been
+// reaped, and waits until they have been.
+func KillAll() {
+	live.Lock()
+	kids := make([]*Child, 0, len(live.m))
+	for c := range live.m {
+		kids = append(kids, c)
+	}
+	live.Unlock()
+	for _, c := range kids {
+		c.Kill()
+	}
+	for _, c := range kids {
+		<-c.done
+	}
+}
+
+// Children counts this process's children that have not been reaped.
+func Children() int {
+	live.Lock()
+	defer live.Unlock()
+	return len(live.m)
+}
+
+// Done is closed once the child has ended and been reaped.
+func (c *Child) Done() <-chan struct{} { return c.done }
+
+// ExitCode is the child's exit code, and whether it has ended.
+func (c *Child) ExitCode() (int, bool) {
+	select {
+	case <-c.done:
+		c.mu.Lock()
+		defer c.mu.Unlock()
+		return c.code, true
+	default:
+		return 0, false
+	}
+}
+
+// Wait waits for the child to end, for at most timeout (negative: no
+// limit), or until ctx (which may be nil) is cancelled. It reports
+// whether the child has ended, or ctx's error.
+func (c *Child) Wait(ctx context.Context, timeout time.Duration) (bool, error) {
+	var cancel <-chan struct{}
+	if ctx != nil {
+		cancel = ctx.Done()
+	}
+	var expire <-chan time.Time
+	if timeout >= 0 {
+		t := time.NewTimer(timeout)
+		defer t.Stop()
+		expire = t.C
+	}
+	select {
+	case <-c.done:
+		return true, nil
+	case <-expire:
+		return false, nil
+	case <-cancel:
+		return false, ctx.Err()
+	}
+}
+
+// Signal sends sig unless the child has already been reaped.
+func (c *Child) Signal(sig syscall.Signal) error {
+	select {
+	case <-c.done:
+		return nil
+	default:
+	}
+	err := c.proc.Signal(sig)
+	if errors.Is(err, os.ErrProcessDone) {
+		return nil
+	}
+	return err
+}
+
+// Terminate sends SIGTERM.
+func (c *Child) Terminate() error { return c.Signal(syscall.SIGTERM) }
+
+// Kill sends SIGKILL.
+func (c *Child) Kill() error { return c.Signal(syscall.SIGKILL) }
+
+// Stop ends the child and waits until it has: SIGTERM, then SIGKILL if it
+// has not ended after grace. Calling it on an ended child does nothing.
+func (c *Child) Stop(grace time.Duration) {
+	c.Terminate()
+	if ok, _ := c.Wait(nil, grace); !ok {
+		c.Kill()
+		<-c.done
+	}
+}

@@ -1,0 +1,76 @@
+-- assert: the small assertion module of procsh's Lua tests.
+--   assert.eq(got, want [, what])      got == want (tables compared deeply)
+--   assert.ne(got, other [, what])
+--   assert.truthy(v [, what]) / assert.falsy(v [, what])
+--   assert.fails(fn, pattern)          fn raises an error whose text matches pattern; returns the error
+--   assert.errtype(fn, type)           fn raises a procsh error of that type; returns it
+--   assert.between(x, lo, hi [, what])
+local M = {}
+
+local function show(v, seen)
+  if type(v) == "string" then return string.format("%q", v) end
+  if type(v) ~= "table" then return tostring(v) end
+  seen = seen or {}
+  if seen[v] then return "<cycle>" end
+  seen[v] = true
+  local parts, keys = {}, {}
+  for k in pairs(v) do keys[#keys + 1] = k end
+  table.sort(keys, function(a, b) return tostring(a) < tostring(b) end)
+  for _, k in ipairs(keys) do parts[#parts + 1] = "[" .. show(k, seen) .. "]=" .. show(v[k], seen) end
+  return "{" .. table.concat(parts, ", ") .. "}"
+end
+M.show = show
+
+local function deepeq(a, b, seen)
+  if a == b then return true end
+  if a ~= a and b ~= b then return true end -- NaN
+  if type(a) ~= "table" or type(b) ~= "table" then return false end
+  seen = seen or {}
+  if seen[a] == b then return true end
+  seen[a] = b
+  for k, v in pairs(a) do if not deepeq(v, b[k], seen) then return false end end
+  for k in pairs(b) do if a[k] == nil then return false end end
+  return true
+end
+M.deepeq = deepeq
+
+local function fail(msg, what)
+  error((what and (what .. ": ") or "") .. msg, 3)
+end
+
+function M.eq(got, want, what)
+  if not deepeq(got, want) then fail("got " .. show(got) .. ", want " .. show(want), what) end
+end
+
+function M.ne(got, other, what)
+  if deepeq(got, other) then fail("got " .. show(got) .. ", want anything else", what) end
+end
+
+function M.truthy(v, what) if not v then fail("got " .. show(v) .. ", want a true value", what) end end
+function M.falsy(v, what) if v then fail("got " .. show(v) .. ", want a false value", what) end end
+
+function M.between(x, lo, hi, what)
+  if type(x) ~= "number" or x < lo or x > hi then
+    fail("got " .. show(x) .. ", want between " .. lo .. " and " .. hi, what)
+  end
+end
+
+function M.fails(fn, pattern)
+  local ok, err = pcall(fn)
+  if ok then fail("no error, want one matching " .. show(pattern)) end
+  if pattern and not string.find(tostring(err), pattern) then
+    fail("error " .. show(tostring(err)) .. " does not match " .. show(pattern))
+  end
+  return err
+end
+
+function M.errtype(fn, typ)
+  local ok, err = pcall(fn)
+  if ok then fail("no error, want a " .. typ) end
+  if type(err) ~= "table" or err.type ~= typ then
+    fail("error " .. show(tostring(err)) .. " is not a " .. typ)
+  end
+  return err
+end
+
+return M
