@@ -97,7 +97,7 @@ func RegisterHandle(typ string, dec HandleDecoder) { handleDecoders[typ] = dec }
 
 // pathSeg is one step of the path to the value being encoded.
 type pathSeg struct {
-	name string    // a root ("args") or a description ("<metatable>")
+	name string     // a root ("args") or a description ("<metatable>")
 	key  lua.LValue // a table key, when name is ""
 }
 
@@ -894,4 +894,3 @@ func decodeAll(d *Decoder) ([]lua.LValue, error) {
 	}
 	return out, nil
 }
-

@@ -6,11 +6,11 @@ import (
 	"encoding/binary"
 	"fmt"
 	"os"
+	goruntime "runtime"
 	"strconv"
 	"strings"
 	"syscall"
 	"time"
-	goruntime "runtime"
 
 	"procsh/runtime"
 
@@ -38,8 +38,8 @@ type process struct {
 	ident    []int
 	target   lua.LValue
 	args     []lua.LValue
-	run      lua.LValue   // the run-form function, or nil
-	fields   *lua.LTable  // attributes a script set on the object
+	run      lua.LValue  // the run-form function, or nil
+	fields   *lua.LTable // attributes a script set on the object
 	child    *runtime.Child
 	pid      int
 	closed   bool
@@ -68,11 +68,11 @@ func init() {
 		methods := L.SetFuncs(L.NewTable(), processMethods)
 		L.SetField(mt, "methods", methods)
 		w.addModule("multiprocessing", map[string]lua.LGFunction{
-			"Process":          newProcess,
-			"current_process":  mpCurrentProcess,
-			"parent_process":   mpParentProcess,
-			"active_children":  mpActiveChildren,
-			"cpu_count":        mpCPUCount,
+			"Process":         newProcess,
+			"current_process": mpCurrentProcess,
+			"parent_process":  mpParentProcess,
+			"active_children": mpActiveChildren,
+			"cpu_count":       mpCPUCount,
 		})
 	})
 	RegisterHandle("Process", decodeProcess)
