@@ -1,0 +1,31 @@
+-- The procsh side of the benchmark: the workloads of
+-- ../shared/peers/python/bench.py, same names, same sizes.
+--
+--   procsh bench/bench.lua                # every workload
+--   procsh bench/bench.lua spawn queue    # only the named ones
+--
+-- Each line: `<workload>: <milliseconds> ms` (wall time of the workload
+-- alone). Workloads live in bench/workloads/<name>.lua, each returning a
+-- function; one that returns a number reports that many seconds instead
+-- of its whole run (as the Python side does for pool_map).
+local time = require("time")
+
+local order = {"spawn", "pool_map", "apply_async", "lock", "queue", "barrier", "cpu"}
+local dir = (arg and arg[0] or "bench/bench.lua"):match("^(.*)/[^/]*$") or "."
+
+local names = {}
+for i = 1, #arg do names[#names + 1] = arg[i] end
+if #names == 0 then names = order end
+
+for _, name in ipairs(names) do
+  local chunk = loadfile(dir .. "/workloads/" .. name .. ".lua")
+  if not chunk then
+    io.stderr:write(name .. ": no such workload yet (bench/workloads/" .. name .. ".lua)\n")
+  else
+    local workload = chunk()
+    local t = time.monotonic()
+    local inner = workload()
+    local dt = inner or (time.monotonic() - t)
+    print(string.format("%s: %.1f ms", name, dt * 1000))
+  end
+end

@@ -1,0 +1,2 @@
+#!/usr/bin/env procsh
+print("shebang ok")
