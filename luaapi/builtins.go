@@ -4,8 +4,6 @@
 package luaapi
 
 import (
-	"sort"
-
 	lua "github.com/yuin/gopher-lua"
 )
 
@@ -25,7 +23,7 @@ type builtins struct {
 
 // collectBuiltins walks the freshly made state's globals.
 func collectBuiltins(L *lua.LState) *builtins {
-	b := &builtins{names: map[lua.LValue]string{}, values: map[string]lua.LValue{}}
+	b := &builtins{names: make(map[lua.LValue]string, 400), values: make(map[string]lua.LValue, 400)}
 	g := L.G.Global
 	b.add("_G", g)
 	for _, root := range builtinRoots {
@@ -51,35 +49,35 @@ func collectBuiltins(L *lua.LState) *builtins {
 }
 
 // addFields registers the functions, tables and userdata found directly
-// in t, under prefix.key, in sorted key order.
+// in t, under prefix.key.
 func (b *builtins) addFields(prefix string, t *lua.LTable) {
-	var keys []string
 	t.ForEach(func(k, v lua.LValue) {
-		if s, ok := k.(lua.LString); ok {
-			switch v.(type) {
-			case *lua.LFunction, *lua.LTable, *lua.LUserData:
-				keys = append(keys, string(s))
-			}
+		s, ok := k.(lua.LString)
+		if !ok {
+			return
 		}
-	})
-	sort.Strings(keys)
-	for _, k := range keys {
-		name := k
+		switch v.(type) {
+		case *lua.LFunction, *lua.LTable, *lua.LUserData:
+		default:
+			return
+		}
+		name := string(s)
 		if prefix != "" {
-			name = prefix + "." + k
+			name = prefix + "." + name
 		}
-		b.add(name, t.RawGetString(k))
-	}
+		b.add(name, v)
+	})
 }
 
-// add registers v under name unless v or name already has one.
+// add registers v under name. A value reachable under several names is
+// sent under the smallest, so that every process agrees whatever order
+// it walked the tables in.
 func (b *builtins) add(name string, v lua.LValue) {
-	if _, ok := b.names[v]; ok {
-		return
-	}
 	if _, ok := b.values[name]; ok {
 		return
 	}
-	b.names[v] = name
 	b.values[name] = v
+	if old, ok := b.names[v]; !ok || name < old {
+		b.names[v] = name
+	}
 }

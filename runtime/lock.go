@@ -73,7 +73,7 @@ func (l *Lock) Locked() bool { return l.m.Locked() }
 func (l *Lock) Owner() int { return l.m.Owner() }
 
 func (l *Lock) mutex() *Mutex { return l.m }
-func (l *Lock) isRLock() bool  { return false }
+func (l *Lock) isRLock() bool { return false }
 
 // RLock is Python's multiprocessing.RLock: the process holding it may take
 // it again, and must release it as many times; no other process may release
@@ -165,4 +165,4 @@ func (r *RLock) Count() int {
 }
 
 func (r *RLock) mutex() *Mutex { return r.m }
-func (r *RLock) isRLock() bool  { return true }
+func (r *RLock) isRLock() bool { return true }

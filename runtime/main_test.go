@@ -58,14 +58,23 @@ const (
 // helpers are the named child programs. args are the numbers given to
 // startHelper.
 var helpers = map[string]func(a *Arena, args []uint64) error{
-	// increment mutexOff counterOff n: n locked increments of a uint64.
+	// increment mutexOff counterOff n [gateOff parties]: n locked
+	// increments of a uint64, starting when parties helpers are ready.
 	"increment": func(a *Arena, args []uint64) error {
 		m, counter := a.MutexAt(args[0]), a.Uint64(args[1])
+		if len(args) == 5 {
+			if err := gate(a.Uint32(args[3]), uint32(args[4])); err != nil {
+				return err
+			}
+		}
 		for i := uint64(0); i < args[2]; i++ {
 			if err := m.Lock(nil, 10*time.Second); err != nil {
 				return err
 			}
-			*counter = *counter + 1 // plain read-modify-write: only the lock makes it safe
+			// A plain, slow read-modify-write: only the lock makes it safe.
+			v := *counter
+			spin(50)
+			*counter = v + 1
 			if err := m.Unlock(); err != nil {
 				return err
 			}
@@ -114,10 +123,14 @@ var helpers = map[string]func(a *Arena, args []uint64) error{
 		}
 		return nil
 	},
-	// semaphore semOff insideOff maxOff n: n acquire/hold/release cycles,
-	// counting holders in *inside and recording the most seen in *max.
+	// semaphore semOff insideOff maxOff n gateOff parties: n
+	// acquire/hold/release cycles, counting holders in *inside and
+	// recording the most seen in *max.
 	"semaphore": func(a *Arena, args []uint64) error {
 		s, inside, most := a.SemaphoreAt(args[0]), a.Uint32(args[1]), a.Uint32(args[2])
+		if err := gate(a.Uint32(args[4]), uint32(args[5])); err != nil {
+			return err
+		}
 		for i := uint64(0); i < args[3]; i++ {
 			ok, err := s.Acquire(nil, true, 10*time.Second)
 			if !ok || err != nil {
@@ -130,7 +143,8 @@ var helpers = map[string]func(a *Arena, args []uint64) error{
 					break
 				}
 			}
-			if i%16 == 0 {
+			spin(200)
+			if i%64 == 0 {
 				time.Sleep(20 * time.Microsecond)
 			}
 			atomic.AddUint32(inside, ^uint32(0))
@@ -250,6 +264,32 @@ var helpers = map[string]func(a *Arena, args []uint64) error{
 	},
 }
 
+// spinSink keeps spin's loop from being optimised away.
+var spinSink uint64
+
+// spin burns a little CPU time.
+func spin(n int) {
+	x := spinSink
+	for i := range n {
+		x = x*31 + uint64(i)
+	}
+	spinSink = x
+}
+
+// gate counts this process in *ready and waits for parties processes to be
+// there, so that they start their work together.
+func gate(ready *uint32, parties uint32) error {
+	atomic.AddUint32(ready, 1)
+	deadline := time.Now().Add(10 * time.Second)
+	for atomic.LoadUint32(ready) < parties {
+		if time.Now().After(deadline) {
+			return fmt.Errorf("only %d of %d processes at the start gate", atomic.LoadUint32(ready), parties)
+		}
+		time.Sleep(50 * time.Microsecond)
+	}
+	return nil
+}
+
 func runHelper(name string) int {
 	h := helpers[name]
 	if h == nil {
@@ -297,7 +337,7 @@ func startHelper(tb testing.TB, a *Arena, name string, args ...uint64) *helper {
 		strs[i] = strconv.FormatUint(n, 10)
 	}
 	h.cmd = exec.Command(os.Args[0], "-test.run=^$")
-	h.cmd.Env = append(os.Environ(), helperEnv+"="+name, helperArgsEnv+"="+strings.Join(strs, " "))
+	h.cmd.Env = helperEnviron(name, strs...)
 	h.cmd.ExtraFiles = []*os.File{a.File()}
 	h.cmd.Stdout = &h.out
 	h.cmd.Stderr = &h.out
@@ -317,6 +357,15 @@ func startHelper(tb testing.TB, a *Arena, name string, args ...uint64) *helper {
 		}
 	})
 	return h
+}
+
+// helperEnviron is the environment of a child running helper name.
+func helperEnviron(name string, args ...string) []string {
+	return append(os.Environ(),
+		helperEnv+"="+name,
+		helperArgsEnv+"="+strings.Join(args, " "),
+		// Under -race a process sleeps a second on exit unless told not to.
+		"GORACE="+os.Getenv("GORACE")+" atexit_sleep_ms=0")
 }
 
 func (h *helper) pid() int { return h.cmd.Process.Pid }

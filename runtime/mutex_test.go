@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"os"
-	"os/exec"
 	"strconv"
 	"sync/atomic"
 	"testing"
@@ -17,11 +16,11 @@ func TestMutexIncrementsAcrossProcesses(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	counter := alloc(t, a, 8)
+	counter, ready := alloc(t, a, 8), alloc(t, a, 4)
 	const procs, each = 4, 25000
 	var hs []*helper
 	for range procs {
-		hs = append(hs, startHelper(t, a, "increment", m.Offset(), counter, each))
+		hs = append(hs, startHelper(t, a, "increment", m.Offset(), counter, each, ready, procs))
 	}
 	waitAll(t, 30*time.Second, hs...)
 	if got := atomic.LoadUint64(a.Uint64(counter)); got != procs*each {
@@ -106,7 +105,7 @@ func TestMutexOwnerDied(t *testing.T) {
 	// Start the child by hand and reap it only at the end, so that it is a
 	// zombie while we recover its lock.
 	p, err := os.StartProcess(os.Args[0], []string{os.Args[0], "-test.run=^$"}, &os.ProcAttr{
-		Env:   append(os.Environ(), helperEnv+"=die-holding-lock", helperArgsEnv+"="+strconv.FormatUint(m.Offset(), 10)),
+		Env:   helperEnviron("die-holding-lock", strconv.FormatUint(m.Offset(), 10)),
 		Files: []*os.File{nil, os.Stdout, os.Stderr, a.File()},
 	})
 	if err != nil {
@@ -218,5 +217,3 @@ func BenchmarkBarrier2Proc(b *testing.B) {
 	}
 	h.wait(b, 10*time.Second)
 }
-
-var _ = exec.Command
