@@ -43,7 +43,7 @@ func procsh(t *testing.T, limit time.Duration, stdin string, args ...string) res
 	ctx, cancel := context.WithTimeout(context.Background(), limit)
 	defer cancel()
 	cmd := exec.CommandContext(ctx, os.Args[0], args...)
-	cmd.Env = append(os.Environ(), "PROCSH_TEST_MAIN=1", "LUA_PATH=testdata/lib/?.lua;;")
+	cmd.Env = append(os.Environ(), "PROCSH_TEST_MAIN=1", "LUA_PATH=testdata/lib/?.lua;;", "GORACE=atexit_sleep_ms=0")
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
 	cmd.Stdin = strings.NewReader(stdin)
 	var out, errb bytes.Buffer
