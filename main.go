@@ -14,6 +14,7 @@ import (
 	"io"
 	"os"
 	"os/signal"
+	"path/filepath"
 	"strings"
 
 	"procsh/luaapi"
@@ -233,11 +234,23 @@ func runScript(w *luaapi.World, c *cmdline) error {
 			src = nil
 		}
 	}
+	if c.script != "-" {
+		addScriptDir(w.L, filepath.Dir(c.script))
+	}
 	args := make([]lua.LValue, len(c.args))
 	for i, a := range c.args {
 		args[i] = lua.LString(a)
 	}
 	return w.RunChunk(string(src), name, args...)
+}
+
+// addScriptDir puts the script's directory first on package.path, as
+// Python puts it first on sys.path: a script finds the modules beside it
+// (require("lib.x") loads dir/lib/x.lua) wherever it is run from.
+func addScriptDir(L *lua.LState, dir string) {
+	pkg := L.GetGlobal("package")
+	path := lua.LVAsString(L.GetField(pkg, "path"))
+	L.SetField(pkg, "path", lua.LString(dir+"/?.lua;"+dir+"/?/init.lua;"+path))
 }
 
 // reportAndExit reports an uncaught error (or an interruption), cleans up
