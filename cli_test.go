@@ -272,3 +272,53 @@ while true do end
 		t.Errorf("children %v still running after Ctrl-C", alive)
 	}
 }
+
+// TestChildErrorReport: an uncaught error in a child is reported on
+// stderr headed by the process's name and pid, with a traceback, and the
+// child exits 1.
+func TestChildErrorReport(t *testing.T) {
+	r := procsh(t, 20*time.Second, "", "-e", `
+local mp = require("multiprocessing")
+local function inner() error("it broke") end
+local p = mp.Process{target = function() inner() end, name = "faulty"}
+p:start() p:join()
+print("exitcode", p.exitcode, p.pid)`)
+	pid := strings.Fields(r.stdout)
+	if r.code != 0 || len(pid) != 3 || pid[1] != "1" {
+		t.Fatalf("exit %d, stdout %q: want the child's exit code 1", r.code, r.stdout)
+	}
+	head := "Process faulty (pid " + pid[2] + "):\n"
+	if !strings.HasPrefix(r.stderr, head) || !strings.Contains(r.stderr, "it broke") || !strings.Contains(r.stderr, "stack traceback:") {
+		t.Errorf("stderr = %q, want it headed %q with the error and a traceback", r.stderr, head)
+	}
+}
+
+// TestTerminateNotMidWrite: SIGTERM waits for a print in progress, so a
+// child terminated while printing 64 KiB lines never leaves half a line.
+func TestTerminateNotMidWrite(t *testing.T) {
+	r := procsh(t, 60*time.Second, "", "-e", `
+local mp = require("multiprocessing")
+local time = require("time")
+local line = string.rep("x", 65536)
+for i = 1, 8 do
+  local p = mp.Process{target = function() while true do print(line) end end}
+  p:start()
+  time.sleep(0.02 * (i % 3 + 1))
+  p:terminate()
+  p:join()
+  io.stderr:write(p.exitcode, "\n")
+end`)
+	if r.code != 0 {
+		t.Fatalf("exit status %d: %s", r.code, r.stderr)
+	}
+	for _, code := range strings.Fields(r.stderr) {
+		if code != "-15" {
+			t.Errorf("exit code %s, want -15 (stderr %q)", code, r.stderr)
+		}
+	}
+	for i, line := range strings.Split(strings.TrimSuffix(r.stdout, "\n"), "\n") {
+		if len(line) != 65536 {
+			t.Fatalf("line %d is %d bytes long, want 65536: a write was cut", i, len(line))
+		}
+	}
+}
