@@ -19,6 +19,9 @@ var builtinRoots = []string{
 type builtins struct {
 	names  map[lua.LValue]string
 	values map[string]lua.LValue
+	// globals are the names in _G of a fresh state: a module required
+	// into a global (time = require "time") is not one of them.
+	globals map[string]bool
 }
 
 // collectBuiltins walks the freshly made state's globals.
@@ -26,6 +29,8 @@ func collectBuiltins(L *lua.LState) *builtins {
 	b := &builtins{names: make(map[lua.LValue]string, 400), values: make(map[string]lua.LValue, 400)}
 	g := L.G.Global
 	b.add("_G", g)
+	b.globals = map[string]bool{}
+	g.ForEach(func(k, _ lua.LValue) { b.globals[lua.LVAsString(k)] = true })
 	for _, root := range builtinRoots {
 		t, ok := L.GetField(L.GetField(L.GetField(g, "package"), "loaded"), root).(*lua.LTable)
 		if !ok {

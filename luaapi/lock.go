@@ -1,0 +1,251 @@
+// Lock and RLock: mp.Lock() and mp.RLock(), the arena's locks as Lua
+// objects.
+
+package luaapi
+
+import (
+	"fmt"
+
+	"procsh/runtime"
+
+	lua "github.com/yuin/gopher-lua"
+)
+
+const (
+	lockTypeName  = "multiprocessing.Lock"
+	rlockTypeName = "multiprocessing.RLock"
+)
+
+// lockObj is the Go side of a Lock or an RLock.
+type lockObj struct {
+	w      *World
+	rlock  bool
+	lock   runtime.CondLock // *runtime.Lock or *runtime.RLock
+	closed bool
+}
+
+func (l *lockObj) HandleType() string {
+	if l.rlock {
+		return "RLock"
+	}
+	return "Lock"
+}
+
+func (l *lockObj) HandleData() []byte { return appendHandleInts(nil, l.lock.Offset()) }
+func (l *lockObj) offset() uint64     { return l.lock.Offset() }
+func (l *lockObj) closedFlag() *bool  { return &l.closed }
+
+var lockMethods = map[string]lua.LGFunction{
+	"acquire": lockAcquire,
+	"release": lockRelease,
+	"locked":  lockLocked,
+	"close":   lockClose,
+}
+
+func init() {
+	onSetup(func(w *World) {
+		arenaType(w, lockTypeName, lockMethods, nil, lockString)
+		arenaType(w, rlockTypeName, lockMethods, nil, lockString)
+		w.addModule("multiprocessing", map[string]lua.LGFunction{
+			"Lock":  mpLock,
+			"RLock": mpRLock,
+		})
+	})
+	RegisterHandle("Lock", func(L *lua.LState, data []byte) (lua.LValue, error) { return decodeLock(L, data, false) })
+	RegisterHandle("RLock", func(L *lua.LState, data []byte) (lua.LValue, error) { return decodeLock(L, data, true) })
+}
+
+// lockAt wraps the lock at off in a userdata of its type.
+func lockAt(w *World, off uint64, rlock bool) *lua.LUserData {
+	l := &lockObj{w: w, rlock: rlock}
+	if rlock {
+		l.lock = w.Arena.RLockAt(off)
+	} else {
+		l.lock = w.Arena.LockAt(off)
+	}
+	return l.userdata()
+}
+
+func (l *lockObj) userdata() *lua.LUserData {
+	name := lockTypeName
+	if l.rlock {
+		name = rlockTypeName
+	}
+	return newArenaUserdata(l.w.L, name, l)
+}
+
+func decodeLock(L *lua.LState, data []byte, rlock bool) (lua.LValue, error) {
+	w := worldOf(L)
+	r := handleReader{buf: data, typ: "Lock"}
+	off := r.uint()
+	r.checkOffset(w.Arena, off)
+	if r.err != nil {
+		return nil, r.err
+	}
+	return lockAt(w, off, rlock), nil
+}
+
+// mpLock is mp.Lock().
+func mpLock(L *lua.LState) int {
+	a := checkArena(L, "Lock")
+	lk, err := a.NewLock()
+	if err != nil {
+		raiseSync(L, err, "Lock")
+	}
+	L.Push((&lockObj{w: worldOf(L), lock: lk}).userdata())
+	return 1
+}
+
+// mpRLock is mp.RLock().
+func mpRLock(L *lua.LState) int {
+	a := checkArena(L, "RLock")
+	lk, err := a.NewRLock()
+	if err != nil {
+		raiseSync(L, err, "RLock")
+	}
+	L.Push((&lockObj{w: worldOf(L), rlock: true, lock: lk}).userdata())
+	return 1
+}
+
+// toLock returns the Lock or RLock v is, if it is one.
+func toLock(v lua.LValue) (*lockObj, bool) {
+	if ud, ok := v.(*lua.LUserData); ok {
+		l, ok := ud.Value.(*lockObj)
+		return l, ok
+	}
+	return nil, false
+}
+
+// checkLock returns the Lock or RLock at n.
+func checkLock(L *lua.LState, n int) *lockObj {
+	l, ok := toLock(L.Get(n))
+	if !ok {
+		L.ArgError(n, "Lock or RLock expected")
+	}
+	return l
+}
+
+// name is the Python class name, for messages.
+func (l *lockObj) name() string { return l.HandleType() }
+
+// what returns the name of method for messages, without building a string
+// on the fast path.
+func (l *lockObj) what(lock, rlock string) string {
+	if l.rlock {
+		return rlock
+	}
+	return lock
+}
+
+// lockAcquire is lock:acquire([block [, timeout]]) or
+// lock:acquire{block=, timeout=} → boolean.
+func lockAcquire(L *lua.LState) int {
+	l := checkLock(L, 1)
+	if l.closed {
+		checkOpen(L, l, l.name()+".acquire")
+	}
+	block, timeout := acquireArgs(L, 2, l.what("Lock.acquire: timeout", "RLock.acquire: timeout"))
+	ok, err := l.lock.Acquire(l.w.Context(), block, timeout)
+	if err != nil {
+		raiseSync(L, err, l.name()+".acquire")
+	}
+	L.Push(lua.LBool(ok))
+	return 1
+}
+
+// lockRelease is lock:release(): ValueError when a Lock is not held,
+// AssertionError when an RLock is not held by this process.
+func lockRelease(L *lua.LState) int {
+	l := checkLock(L, 1)
+	if l.closed {
+		checkOpen(L, l, l.name()+".release")
+	}
+	if err := l.lock.Release(); err != nil {
+		raiseSync(L, err, l.name()+".release")
+	}
+	return 0
+}
+
+// lockLocked is lock:locked(): whether some process holds it.
+func lockLocked(L *lua.LState) int {
+	l := checkLock(L, 1)
+	checkOpen(L, l, l.name()+".locked")
+	L.Push(lua.LBool(l.owner() != 0))
+	return 1
+}
+
+// lockClose is lock:close(): frees its space in the arena.
+func lockClose(L *lua.LState) int {
+	l := checkLock(L, 1)
+	closeArenaObject(l, func() {
+		switch x := l.lock.(type) {
+		case *runtime.Lock:
+			x.Free()
+		case *runtime.RLock:
+			x.Free()
+		}
+	})
+	return 0
+}
+
+// owner is the pid of the holder, or 0.
+func (l *lockObj) owner() int {
+	switch x := l.lock.(type) {
+	case *runtime.Lock:
+		return x.Owner()
+	case *runtime.RLock:
+		return x.Owner()
+	}
+	return 0
+}
+
+// repr is Python's: <Lock(owner=None)>, <RLock(MainProcess, 2)>.
+func (l *lockObj) repr() string {
+	if l.closed {
+		return fmt.Sprintf("<%s closed>", l.name())
+	}
+	owner := l.owner()
+	who := "None"
+	switch {
+	case owner == 0:
+	case owner == l.w.Self.Pid:
+		who = l.w.Self.Name
+	default:
+		who = ownerName(l.w.Arena, owner)
+	}
+	if !l.rlock {
+		return fmt.Sprintf("<Lock(owner=%s)>", who)
+	}
+	count := "0"
+	if owner != 0 {
+		count = "nonzero"
+		if owner == l.w.Self.Pid {
+			count = fmt.Sprint(l.lock.(*runtime.RLock).Count())
+		}
+	}
+	return fmt.Sprintf("<RLock(%s, %s)>", who, count)
+}
+
+func lockString(L *lua.LState) int {
+	L.Push(lua.LString(checkLock(L, 1).repr()))
+	return 1
+}
+
+// enter and exit make mp.with(lock, fn) acquire and release directly.
+func (l *lockObj) enter(L *lua.LState) {
+	if l.closed {
+		checkOpen(L, l, l.name()+".acquire")
+	}
+	if _, err := l.lock.Acquire(l.w.Context(), true, -1); err != nil {
+		raiseSync(L, err, l.name()+".acquire")
+	}
+}
+
+func (l *lockObj) exit(L *lua.LState) {
+	if l.closed {
+		checkOpen(L, l, l.name()+".release")
+	}
+	if err := l.lock.Release(); err != nil {
+		raiseSync(L, err, l.name()+".release")
+	}
+}

@@ -1,0 +1,459 @@
+// Value and Array: mp.Value(typecode [, init [, lock]]) and
+// mp.Array(typecode, size_or_list [, lock]), numbers in the arena.
+
+package luaapi
+
+import (
+	"fmt"
+	"math"
+	"strconv"
+	"strings"
+
+	"procsh/runtime"
+
+	lua "github.com/yuin/gopher-lua"
+)
+
+const (
+	valueTypeName = "multiprocessing.Value"
+	arrayTypeName = "multiprocessing.Array"
+
+	// arrayReprMax is how many elements an Array's repr shows.
+	arrayReprMax = 16
+)
+
+// Kinds of lock a Value or Array carries.
+const (
+	sharedNoLock = iota
+	sharedLock
+	sharedRLock
+)
+
+// sharedObj is the Go side of a Value or an Array: n elements of typecode
+// code at off, and its lock (none, a Lock or an RLock) at lockOff.
+type sharedObj struct {
+	w        *World
+	array    bool
+	code     byte
+	size     int // bytes per element
+	off      uint64
+	n        int
+	lockKind int
+	lockOff  uint64
+	ownLock  bool // made by the constructor: freed by close
+	lockUD   *lua.LUserData
+	closed   bool
+}
+
+func (s *sharedObj) HandleType() string {
+	if s.array {
+		return "Array"
+	}
+	return "Value"
+}
+
+func (s *sharedObj) HandleData() []byte {
+	own := uint64(0)
+	if s.ownLock {
+		own = 1
+	}
+	return appendHandleInts(nil, s.off, uint64(s.code), uint64(s.n), uint64(s.lockKind), s.lockOff, own)
+}
+
+func (s *sharedObj) offset() uint64    { return s.off }
+func (s *sharedObj) closedFlag() *bool { return &s.closed }
+
+var valueMethods = map[string]lua.LGFunction{
+	"get_lock": sharedGetLock,
+	"acquire":  sharedAcquire,
+	"release":  sharedRelease,
+	"close":    sharedClose,
+}
+
+var arrayMethods = map[string]lua.LGFunction{
+	"get_lock": sharedGetLock,
+	"acquire":  sharedAcquire,
+	"release":  sharedRelease,
+	"totable":  arrayToTable,
+	"close":    sharedClose,
+}
+
+func init() {
+	onSetup(func(w *World) {
+		L := w.L
+		mt := arenaType(w, valueTypeName, valueMethods, valueIndex, sharedString)
+		L.SetField(mt, "__newindex", L.NewFunction(valueNewIndex))
+		mt = arenaType(w, arrayTypeName, arrayMethods, arrayIndex, sharedString)
+		L.SetField(mt, "__newindex", L.NewFunction(arrayNewIndex))
+		L.SetField(mt, "__len", L.NewFunction(arrayLen))
+		w.addModule("multiprocessing", map[string]lua.LGFunction{
+			"Value": mpValue,
+			"Array": mpArray,
+		})
+	})
+	RegisterHandle("Value", func(L *lua.LState, data []byte) (lua.LValue, error) { return decodeShared(L, data, false) })
+	RegisterHandle("Array", func(L *lua.LState, data []byte) (lua.LValue, error) { return decodeShared(L, data, true) })
+}
+
+func (s *sharedObj) userdata() *lua.LUserData {
+	name := valueTypeName
+	if s.array {
+		name = arrayTypeName
+	}
+	return newArenaUserdata(s.w.L, name, s)
+}
+
+func decodeShared(L *lua.LState, data []byte, array bool) (lua.LValue, error) {
+	w := worldOf(L)
+	r := handleReader{buf: data, typ: "Value"}
+	s := &sharedObj{w: w, array: array}
+	s.off = r.uint()
+	s.code = byte(r.uint())
+	s.n = int(r.uint())
+	s.lockKind = int(r.uint())
+	s.lockOff = r.uint()
+	s.ownLock = r.uint() == 1
+	r.checkOffset(w.Arena, s.off)
+	if s.lockKind != sharedNoLock {
+		r.checkOffset(w.Arena, s.lockOff)
+	}
+	if r.err != nil {
+		return nil, r.err
+	}
+	size, err := runtime.TypeSize(s.code)
+	if err != nil || s.off+uint64(s.n*size) > uint64(w.Arena.Size()) {
+		return nil, fmt.Errorf("decode: bad %s handle", s.HandleType())
+	}
+	s.size = size
+	return s.userdata(), nil
+}
+
+// checkTypecode reads a typecode argument: one of b B h H i I l L q Q f d.
+func checkTypecode(L *lua.LState, v lua.LValue, what string) (byte, int) {
+	str, ok := v.(lua.LString)
+	if ok && len(str) == 1 && strings.IndexByte(runtime.Typecodes, str[0]) >= 0 {
+		size, _ := runtime.TypeSize(str[0])
+		return str[0], size
+	}
+	if ok {
+		Raise(L, "TypeError", "%s: bad typecode %q, want one of b, B, h, H, i, I, l, L, q, Q, f, d", what, string(str))
+	}
+	Raise(L, "TypeError", "%s: got a %s as typecode, want a string, one of b, B, h, H, i, I, l, L, q, Q, f, d", what, v.Type().String())
+	return 0, 0
+}
+
+// newShared allocates n elements and sets up the lock the argument lock
+// asks for: nil or true a new RLock, false none, or the Lock or RLock
+// given. A plain table {lock = ...} stands for its field.
+func newShared(L *lua.LState, what string, code byte, size, n int, lock lua.LValue) *sharedObj {
+	a := checkArena(L, what)
+	if t, ok := lock.(*lua.LTable); ok && t.Metatable == lua.LNil {
+		lock = t.RawGetString("lock")
+	}
+	s := &sharedObj{w: worldOf(L), array: what == "Array", code: code, size: size, n: n}
+	switch v := lock.(type) {
+	case *lua.LNilType:
+		s.lockKind = sharedRLock
+	case lua.LBool:
+		if v {
+			s.lockKind = sharedRLock
+		}
+	default:
+		l, ok := toLock(lock)
+		if !ok {
+			Raise(L, "TypeError", "%s: got a %s as lock, want true, false, a Lock or an RLock", what, lock.Type().String())
+		}
+		checkOpen(L, l, what)
+		s.lockKind = sharedLock
+		if l.rlock {
+			s.lockKind = sharedRLock
+		}
+		s.lockOff = l.offset()
+		s.lockUD = lock.(*lua.LUserData)
+	}
+	if s.lockKind != sharedNoLock && s.lockOff == 0 {
+		r, err := a.NewRLock()
+		if err != nil {
+			raiseSync(L, err, what)
+		}
+		s.lockOff, s.ownLock = r.Offset(), true
+	}
+	off, err := a.Alloc(max(n*size, 8))
+	if err != nil {
+		if s.ownLock {
+			a.Free(s.lockOff)
+		}
+		raiseSync(L, err, what)
+	}
+	s.off = off
+	return s
+}
+
+// mpValue is mp.Value(typecode [, init [, lock]]).
+func mpValue(L *lua.LState) int {
+	code, size := checkTypecode(L, L.Get(1), "Value")
+	init := L.Get(2)
+	if init != lua.LNil {
+		checkNumber(L, init, "Value: initial value")
+	}
+	s := newShared(L, "Value", code, size, 1, L.Get(3))
+	if init != lua.LNil {
+		if err := s.store(0, init); err != nil {
+			s.free()
+			Raise(L, "ValueError", "Value: %v", err)
+		}
+	}
+	L.Push(s.userdata())
+	return 1
+}
+
+// mpArray is mp.Array(typecode, size_or_list [, lock]).
+func mpArray(L *lua.LState) int {
+	code, size := checkTypecode(L, L.Get(1), "Array")
+	var list *lua.LTable
+	n := 0
+	switch v := L.Get(2).(type) {
+	case lua.LNumber:
+		f := float64(v)
+		if f != math.Trunc(f) || f < 0 || f > 1<<40 {
+			Raise(L, "ValueError", "Array: got size %v, want an integer of 0 or more", v)
+		}
+		n = int(f)
+	case *lua.LTable:
+		list, n = v, v.Len()
+		for i := 1; i <= n; i++ {
+			checkNumber(L, v.RawGetInt(i), fmt.Sprintf("Array: element %d", i))
+		}
+	default:
+		Raise(L, "TypeError", "Array: got a %s as size_or_list, want a size or a list of numbers", v.Type().String())
+	}
+	s := newShared(L, "Array", code, size, n, L.Get(3))
+	for i := 0; list != nil && i < n; i++ {
+		if err := s.store(i, list.RawGetInt(i+1)); err != nil {
+			s.free()
+			Raise(L, "ValueError", "Array: element %d: %v", i+1, err)
+		}
+	}
+	L.Push(s.userdata())
+	return 1
+}
+
+// checkNumber raises TypeError unless v is a number.
+func checkNumber(L *lua.LState, v lua.LValue, what string) {
+	if _, ok := v.(lua.LNumber); !ok {
+		Raise(L, "TypeError", "%s: got a %s, want a number", what, v.Type().String())
+	}
+}
+
+// element returns the bytes of element i (0-based).
+func (s *sharedObj) element(i int) []byte {
+	return s.w.Arena.Bytes(s.off+uint64(i*s.size), s.size)
+}
+
+func (s *sharedObj) load(i int) lua.LNumber {
+	return lua.LNumber(runtime.LoadNumber(s.code, s.element(i)))
+}
+
+// store writes v, a number, as element i: out of range is an error.
+func (s *sharedObj) store(i int, v lua.LValue) error {
+	return runtime.StoreNumber(s.code, s.element(i), float64(v.(lua.LNumber)))
+}
+
+// free gives back the elements, and the lock if the object made it.
+func (s *sharedObj) free() {
+	s.w.Arena.Free(s.off)
+	if s.ownLock {
+		s.w.Arena.Free(s.lockOff)
+	}
+}
+
+// checkShared returns the Value or Array at n, which must be open when
+// what is not "".
+func checkShared(L *lua.LState, n int, what string) *sharedObj {
+	if ud, ok := L.Get(n).(*lua.LUserData); ok {
+		if s, ok := ud.Value.(*sharedObj); ok {
+			if what != "" && s.closed {
+				checkOpen(L, s, s.HandleType()+"."+what)
+			}
+			return s
+		}
+	}
+	L.ArgError(n, "Value or Array expected")
+	return nil
+}
+
+func valueIndex(L *lua.LState, key lua.LValue) (lua.LValue, bool) {
+	if k, ok := key.(lua.LString); ok && k == "value" {
+		s := checkShared(L, 1, "")
+		if s.closed {
+			checkOpen(L, s, "Value.value")
+		}
+		return s.load(0), true
+	}
+	return nil, false
+}
+
+func valueNewIndex(L *lua.LState) int {
+	s := checkShared(L, 1, "")
+	if k, ok := L.Get(2).(lua.LString); !ok || k != "value" {
+		Raise(L, "AttributeError", "Value: cannot set %s, want only .value", L.Get(2).String())
+	}
+	checkOpen(L, s, "Value.value")
+	v := L.Get(3)
+	checkNumber(L, v, "Value.value")
+	if err := s.store(0, v); err != nil {
+		Raise(L, "ValueError", "Value.value: %v", err)
+	}
+	return 0
+}
+
+// arrayPos reads an Array index: an integer from 1 to #a, else IndexError.
+func arrayPos(L *lua.LState, s *sharedObj, key lua.LValue) int {
+	f := float64(key.(lua.LNumber))
+	if f != math.Trunc(f) || f < 1 || f > float64(s.n) {
+		Raise(L, "IndexError", "Array: index %v out of range, want an integer from 1 to %d", key, s.n)
+	}
+	return int(f) - 1
+}
+
+func arrayIndex(L *lua.LState, key lua.LValue) (lua.LValue, bool) {
+	if _, ok := key.(lua.LNumber); !ok {
+		return nil, false
+	}
+	s := checkShared(L, 1, "")
+	if s.closed {
+		checkOpen(L, s, "Array")
+	}
+	return s.load(arrayPos(L, s, key)), true
+}
+
+func arrayNewIndex(L *lua.LState) int {
+	s := checkShared(L, 1, "")
+	key := L.Get(2)
+	if _, ok := key.(lua.LNumber); !ok {
+		Raise(L, "TypeError", "Array: got a %s as index, want an integer from 1 to %d", key.Type().String(), s.n)
+	}
+	checkOpen(L, s, "Array")
+	i := arrayPos(L, s, key)
+	v := L.Get(3)
+	checkNumber(L, v, fmt.Sprintf("Array: element %d", i+1))
+	if err := s.store(i, v); err != nil {
+		Raise(L, "ValueError", "Array: element %d: %v", i+1, err)
+	}
+	return 0
+}
+
+func arrayLen(L *lua.LState) int {
+	s := checkShared(L, 1, "len")
+	L.Push(lua.LNumber(s.n))
+	return 1
+}
+
+// arrayToTable is a:totable(): the elements as a Lua list.
+func arrayToTable(L *lua.LState) int {
+	s := checkShared(L, 1, "totable")
+	t := L.CreateTable(s.n, 0)
+	for i := 0; i < s.n; i++ {
+		t.RawSetInt(i+1, s.load(i))
+	}
+	L.Push(t)
+	return 1
+}
+
+// lock returns the object's lock as a userdata; AttributeError when it was
+// made with lock = false.
+func (s *sharedObj) lock(L *lua.LState, what string) *lua.LUserData {
+	if s.lockKind == sharedNoLock {
+		Raise(L, "AttributeError", "%s.%s: this %s was made with lock = false and has no lock", s.HandleType(), what, s.HandleType())
+	}
+	if s.lockUD == nil {
+		s.lockUD = lockAt(s.w, s.lockOff, s.lockKind == sharedRLock)
+	}
+	return s.lockUD
+}
+
+// sharedGetLock is v:get_lock().
+func sharedGetLock(L *lua.LState) int {
+	s := checkShared(L, 1, "get_lock")
+	L.Push(s.lock(L, "get_lock"))
+	return 1
+}
+
+// sharedAcquire is v:acquire(...): the lock's acquire, so that mp.with
+// takes a Value or an Array as it takes a lock.
+func sharedAcquire(L *lua.LState) int {
+	s := checkShared(L, 1, "acquire")
+	L.Replace(1, s.lock(L, "acquire"))
+	return lockAcquire(L)
+}
+
+// sharedRelease is v:release(): the lock's release.
+func sharedRelease(L *lua.LState) int {
+	s := checkShared(L, 1, "release")
+	L.Replace(1, s.lock(L, "release"))
+	return lockRelease(L)
+}
+
+// sharedClose is v:close(): frees the elements, and the lock the
+// constructor made.
+func sharedClose(L *lua.LState) int {
+	s := checkShared(L, 1, "")
+	closeArenaObject(s, s.free)
+	return 0
+}
+
+// formatNumber writes an element as Python shows it: integers without a
+// fraction.
+func formatNumber(v lua.LNumber) string {
+	f := float64(v)
+	if f == math.Trunc(f) && math.Abs(f) < 1e17 {
+		return strconv.FormatFloat(f, 'f', -1, 64)
+	}
+	return v.String()
+}
+
+// sharedString is <Value('i', 5)> or <Array('i', {1, 2, 3})> (the first
+// elements and the size when there are many).
+func sharedString(L *lua.LState) int {
+	s := checkShared(L, 1, "")
+	var sb strings.Builder
+	fmt.Fprintf(&sb, "<%s('%c', ", s.HandleType(), s.code)
+	switch {
+	case s.closed:
+		sb.WriteString("closed")
+	case !s.array:
+		sb.WriteString(formatNumber(s.load(0)))
+	default:
+		sb.WriteByte('{')
+		for i := 0; i < s.n && i < arrayReprMax; i++ {
+			if i > 0 {
+				sb.WriteString(", ")
+			}
+			sb.WriteString(formatNumber(s.load(i)))
+		}
+		if s.n > arrayReprMax {
+			fmt.Fprintf(&sb, ", ...} size=%d", s.n)
+		} else {
+			sb.WriteByte('}')
+		}
+	}
+	sb.WriteString(")>")
+	L.Push(lua.LString(sb.String()))
+	return 1
+}
+
+// enter and exit make mp.with(v, fn) hold the object's lock, as Python's
+// with v: does.
+func (s *sharedObj) enter(L *lua.LState) {
+	if s.closed {
+		checkOpen(L, s, s.HandleType()+".acquire")
+	}
+	s.lock(L, "acquire").Value.(*lockObj).enter(L)
+}
+
+func (s *sharedObj) exit(L *lua.LState) {
+	if s.closed {
+		checkOpen(L, s, s.HandleType()+".release")
+	}
+	s.lock(L, "release").Value.(*lockObj).exit(L)
+}
