@@ -8,7 +8,9 @@ import (
 func OpenMath(L *LState) int {
 	mod := L.RegisterModule(MathLibName, mathFuncs).(*LTable)
 	mod.RawSetString("pi", LNumber(math.Pi))
-	mod.RawSetString("huge", LNumber(math.MaxFloat64))
+	// procsh patch: math.huge is HUGE_VAL, infinity, as in Lua 5.1 (it was
+	// the largest finite number, so 1/0 ~= math.huge).
+	mod.RawSetString("huge", LNumber(math.Inf(1)))
 	L.Push(mod)
 	return 1
 }
