@@ -45,6 +45,8 @@ type process struct {
 	closed   bool
 	ud       *lua.LUserData
 	poolName string // "PoolWorker" for pool workers
+	// started is when spawn started the child, for ps().
+	started time.Time
 }
 
 var processMethods = map[string]lua.LGFunction{
@@ -330,19 +332,21 @@ func processStart(L *lua.LState) int {
 	return 0
 }
 
-// spawn starts the child with msg and records it among the children.
-func (p *process) spawn(msg StartMessage) error {
+// spawn starts the child with msg and records it among the children;
+// extra files go to descriptors 6, 7, … (a pool worker's pipes).
+func (p *process) spawn(msg StartMessage, extra ...*os.File) error {
 	w := p.w
 	var arena *os.File
 	if w.Arena != nil {
 		arena = w.Arena.File()
 	}
-	c, err := runtime.Spawn(runtime.SpawnOptions{Message: msg.encode(), Arena: arena, Daemon: p.daemon})
+	c, err := runtime.Spawn(runtime.SpawnOptions{Message: msg.encode(), Arena: arena, Daemon: p.daemon, ExtraFiles: extra})
 	if err != nil {
 		return err
 	}
 	p.child = c
 	p.pid = c.Pid
+	p.started = time.Now()
 	if w.Arena != nil {
 		w.Arena.RegisterProcess(c.Pid, p.name)
 	}

@@ -34,6 +34,9 @@ type SpawnOptions struct {
 	Daemon bool
 	// Executable defaults to /proc/self/exe.
 	Executable string
+	// ExtraFiles are passed at descriptors 6, 7, … (a pool worker's task
+	// and result pipes). The caller keeps them and closes its copies.
+	ExtraFiles []*os.File
 }
 
 // Child is a started child process. Its methods are safe to call from any
@@ -48,54 +51,75 @@ type Child struct {
 
 // Spawn starts a child in worker mode and hands it its start message. A
 // Spawn that fails half-way kills what it started.
-func Spawn(o SpawnOptions) (c *Child, err error) {
+func Spawn(o SpawnOptions) (*Child, error) {
+	c, w, err := startChild(o, o.Daemon)
+	if err != nil {
+		return nil, err
+	}
+	if err := deliver(c, w, o.Message); err != nil {
+		return nil, err
+	}
+	return c, nil
+}
+
+// startChild starts a child in worker mode and returns it with the write
+// end of its start pipe.
+func startChild(o SpawnOptions, pdeathsig bool) (*Child, *os.File, error) {
 	exe := o.Executable
 	if exe == "" {
 		exe = "/proc/self/exe"
 	}
 	r, w, err := os.Pipe()
 	if err != nil {
-		return nil, fmt.Errorf("spawn: start pipe: %w", err)
+		return nil, nil, fmt.Errorf("spawn: start pipe: %w", err)
 	}
 	defer r.Close()
 	watch, err := watchdogReader()
 	if err != nil {
 		w.Close()
-		return nil, err
+		return nil, nil, err
 	}
 	files := []*os.File{os.Stdin, os.Stdout, os.Stderr, r, o.Arena, watch}
+	files = append(files, o.ExtraFiles...)
 	sys := &syscall.SysProcAttr{}
-	if o.Daemon {
+	if pdeathsig {
 		sys.Pdeathsig = syscall.SIGKILL
 	}
 	env := append(os.Environ(), WorkerEnv+"=1")
 	proc, err := os.StartProcess(exe, []string{"procsh-worker"}, &os.ProcAttr{Env: env, Files: files, Sys: sys})
 	if err != nil {
 		w.Close()
-		return nil, fmt.Errorf("spawn: %w", err)
+		return nil, nil, fmt.Errorf("spawn: %w", err)
 	}
-	c = &Child{Pid: proc.Pid, proc: proc, done: make(chan struct{})}
+	c := &Child{Pid: proc.Pid, proc: proc, done: make(chan struct{})}
 	live.Lock()
 	live.m[c] = struct{}{}
 	live.Unlock()
 	go c.reap()
+	return c, w, nil
+}
+
+// deliver writes the start message to w and closes it; on failure it
+// kills the child and waits for it.
+func deliver(c *Child, w *os.File, msg []byte) error {
+	var err error
 	// The message may be larger than the pipe's buffer: write it while
 	// the child reads.
-	if len(o.Message) <= 60000 {
-		_, err = w.Write(o.Message)
+	if len(msg) <= 60000 {
+		_, err = w.Write(msg)
 		w.Close()
 	} else {
 		go func() {
-			w.Write(o.Message)
+			w.Write(msg)
 			w.Close()
 		}()
 	}
 	if err != nil {
 		c.Kill()
 		c.Wait(nil, -1)
-		return nil, fmt.Errorf("spawn: writing the start message: %w", err)
+		return fmt.Errorf("spawn: writing the start message: %w", err)
 	}
-	return c, nil
+	return nil
 }
 
 // reap waits for the child to end and records its exit code: the status
