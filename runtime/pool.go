@@ -1,0 +1,409 @@
+// The pool scheduler: per-worker pipes carrying length-prefixed frames,
+// and the queue that hands tasks to idle workers, one at a time each.
+//
+// A pool worker is a child with two more descriptors:
+//
+//	6  PoolTaskFD    frames from the parent: tasks, and the order to quit
+//	7  PoolResultFD  frames to the parent: booted, ready, one result per task
+//
+// A frame is a 4-byte little-endian length followed by that many bytes;
+// the first byte of a frame says what it is (see the Frame constants).
+// What a task or a result holds is the caller's business (luaapi encodes
+// Lua values); the scheduler only needs to know which frame answers
+// which task. Each worker holds at most one task, so a worker that dies
+// takes exactly the task it was running with it.
+//
+// Goroutines: one per worker reads its result pipe, hands the next task
+// to the worker as soon as it answers, and posts events (results, exits)
+// that the pool's owner takes with Events, on its own goroutine.
+
+package runtime
+
+import (
+	"bufio"
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"sync"
+
+	"golang.org/x/sys/unix"
+)
+
+// Descriptors of a pool worker, after the fixed ones.
+const (
+	PoolTaskFD   = 6
+	PoolResultFD = 7
+)
+
+// Kinds of frame: the first byte of each.
+const (
+	FrameTask   byte = 'T' // parent → worker: run this
+	FrameQuit   byte = 'Q' // parent → worker: exit now
+	FrameBooted byte = 'B' // worker → parent: started, initializer running
+	FrameReady  byte = 'S' // worker → parent: initializer done
+	FrameResult byte = 'R' // worker → parent: the answer to the task it held
+)
+
+// MaxFrame is the largest frame either side accepts.
+const MaxFrame = 1<<31 - 1
+
+// NewFrame starts a frame of the given kind; append its body, then seal
+// it with SealFrame.
+func NewFrame(kind byte, capacity int) []byte {
+	b := make([]byte, 5, 5+capacity)
+	b[4] = kind
+	return b
+}
+
+// SealFrame writes the frame's length into its first four bytes.
+func SealFrame(b []byte) []byte {
+	binary.LittleEndian.PutUint32(b, uint32(len(b)-4))
+	return b
+}
+
+// FrameReader reads frames from a pipe.
+type FrameReader struct {
+	r   *bufio.Reader
+	hdr [4]byte
+}
+
+// NewFrameReader reads frames from r.
+func NewFrameReader(r io.Reader) *FrameReader {
+	return &FrameReader{r: bufio.NewReaderSize(r, 64<<10)}
+}
+
+// Next returns the next frame (kind byte first), newly allocated: the
+// caller may keep it. At the end of the pipe it returns io.EOF.
+func (f *FrameReader) Next() ([]byte, error) {
+	if _, err := io.ReadFull(f.r, f.hdr[:]); err != nil {
+		if errors.Is(err, io.ErrUnexpectedEOF) {
+			return nil, fmt.Errorf("pool: frame header cut short: %w", err)
+		}
+		return nil, err
+	}
+	n := binary.LittleEndian.Uint32(f.hdr[:])
+	if n == 0 || n > MaxFrame {
+		return nil, fmt.Errorf("pool: got a frame of %d bytes, want 1 to %d", n, MaxFrame)
+	}
+	b := make([]byte, n)
+	if _, err := io.ReadFull(f.r, b); err != nil {
+		return nil, fmt.Errorf("pool: frame of %d bytes cut short: %w", n, err)
+	}
+	return b, nil
+}
+
+// WorkerPipes are the worker's ends of its task and result pipes, seen
+// from the worker.
+func WorkerPipes() (tasks, results *os.File) {
+	return os.NewFile(PoolTaskFD, "pool-tasks"), os.NewFile(PoolResultFD, "pool-results")
+}
+
+// PoolPipes are a new worker's two pipes, made before it is spawned.
+type PoolPipes struct {
+	taskR, taskW, resR, resW *os.File
+}
+
+// NewPoolPipes makes the pipes of a worker about to be spawned.
+func NewPoolPipes() (*PoolPipes, error) {
+	taskR, taskW, err := os.Pipe()
+	if err != nil {
+		return nil, fmt.Errorf("pool: task pipe: %w", err)
+	}
+	resR, resW, err := os.Pipe()
+	if err != nil {
+		taskR.Close()
+		taskW.Close()
+		return nil, fmt.Errorf("pool: result pipe: %w", err)
+	}
+	// Big pipes: a frame up to this size is written at once, so the
+	// parent does not wait for the worker to read a task, nor a worker
+	// for the parent to read its results.
+	for _, f := range []*os.File{taskR, resW} { // the child's ends: Fd makes a file blocking
+		unix.FcntlInt(f.Fd(), unix.F_SETPIPE_SZ, pipeSize)
+	}
+	return &PoolPipes{taskR, taskW, resR, resW}, nil
+}
+
+// pipeSize is the buffer size asked for a pool pipe (Linux's default
+// limit for unprivileged processes).
+const pipeSize = 1 << 20
+
+// ChildFiles are the files to pass in SpawnOptions.ExtraFiles.
+func (pp *PoolPipes) ChildFiles() []*os.File { return []*os.File{pp.taskR, pp.resW} }
+
+// Close closes all four ends (after a failed spawn).
+func (pp *PoolPipes) Close() {
+	for _, f := range []*os.File{pp.taskR, pp.taskW, pp.resR, pp.resW} {
+		f.Close()
+	}
+}
+
+// PoolTask is one unit of work: a frame to send, made for the worker that
+// gets it.
+type PoolTask struct {
+	// Frame makes the sealed task frame for w. It is called without the
+	// scheduler's lock, from any goroutine, at most once per task, while
+	// w is held for this task alone.
+	Frame func(w *PoolWorker) []byte
+	// Value is the owner's bookkeeping.
+	Value any
+}
+
+// PoolWorker is one worker of a Scheduler.
+type PoolWorker struct {
+	Child *Child
+	// Value is the owner's (its process object); Local is the owner's
+	// per-worker state that Frame functions may use: only the goroutine
+	// making a frame for this worker touches it.
+	Value, Local any
+	tasks        *os.File
+	results      *os.File
+	s            *Scheduler
+	booted       bool
+	ready        bool
+	busy         *PoolTask
+	quit         bool
+	done         int
+}
+
+// Ready says whether the worker has started and run its initializer.
+func (w *PoolWorker) Ready() bool {
+	w.s.mu.Lock()
+	defer w.s.mu.Unlock()
+	return w.ready
+}
+
+// Booted says whether the worker has started (its initializer may still
+// be running).
+func (w *PoolWorker) Booted() bool {
+	w.s.mu.Lock()
+	defer w.s.mu.Unlock()
+	return w.booted
+}
+
+// Kinds of PoolEvent.
+const (
+	EventResult = iota + 1 // Task answered: Frame is the result frame
+	EventExit              // the worker ended; Task, if not nil, was lost with it
+	EventReady             // the worker is ready for tasks
+	EventBooted            // the worker has started; its initializer runs
+)
+
+// PoolEvent is what a worker did, for the owner to act on.
+type PoolEvent struct {
+	Kind   int
+	Worker *PoolWorker
+	Task   *PoolTask
+	Frame  []byte
+	Code   int   // exit code, for EventExit
+	Err    error // a broken pipe or frame, for EventExit
+	Served int   // tasks the worker answered, for EventExit
+}
+
+// Scheduler hands queued tasks to idle workers in order, one task per
+// worker at a time. Its methods are safe to call from any goroutine.
+type Scheduler struct {
+	mu       sync.Mutex
+	queue    []*PoolTask
+	head     int
+	workers  map[*PoolWorker]struct{}
+	events   []PoolEvent
+	notify   chan struct{}
+	maxTasks int
+	closing  bool
+	stopped  bool
+}
+
+// NewScheduler makes a scheduler whose workers each serve at most
+// maxTasks tasks (0: no limit) before they are told to quit.
+func NewScheduler(maxTasks int) *Scheduler {
+	return &Scheduler{workers: map[*PoolWorker]struct{}{}, notify: make(chan struct{}, 1), maxTasks: maxTasks}
+}
+
+// AddWorker takes a freshly spawned worker: it closes the parent's copies
+// of the child's ends and starts reading its results.
+func (s *Scheduler) AddWorker(c *Child, pp *PoolPipes, value, local any) *PoolWorker {
+	pp.taskR.Close()
+	pp.resW.Close()
+	w := &PoolWorker{Child: c, Value: value, Local: local, tasks: pp.taskW, results: pp.resR, s: s}
+	s.mu.Lock()
+	s.workers[w] = struct{}{}
+	s.mu.Unlock()
+	go w.serve()
+	return w
+}
+
+// Submit queues tasks, in order, and starts what idle workers can take.
+func (s *Scheduler) Submit(tasks ...*PoolTask) {
+	s.mu.Lock()
+	s.queue = append(s.queue, tasks...)
+	work := s.assignLocked()
+	s.mu.Unlock()
+	work.send()
+}
+
+// Queued counts the tasks not yet handed to a worker.
+func (s *Scheduler) Queued() int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return len(s.queue) - s.head
+}
+
+// Workers counts the workers that have not ended.
+func (s *Scheduler) Workers() int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return len(s.workers)
+}
+
+// Close says no more tasks will come: each worker is told to quit once
+// the queue is empty.
+func (s *Scheduler) Close() {
+	s.mu.Lock()
+	s.closing = true
+	work := s.assignLocked()
+	s.mu.Unlock()
+	work.send()
+}
+
+// Stop drops the queued tasks and returns them; no task is handed out
+// afterwards, and idle workers are told to quit. The caller ends the
+// busy ones.
+func (s *Scheduler) Stop() []*PoolTask {
+	s.mu.Lock()
+	s.stopped = true
+	dropped := append([]*PoolTask(nil), s.queue[s.head:]...)
+	s.queue, s.head = nil, 0
+	work := s.assignLocked()
+	s.mu.Unlock()
+	work.send()
+	return dropped
+}
+
+// Events takes the events posted so far, oldest first.
+func (s *Scheduler) Events() []PoolEvent {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	ev := s.events
+	s.events = nil
+	return ev
+}
+
+// Notify receives a value after events were posted.
+func (s *Scheduler) Notify() <-chan struct{} { return s.notify }
+
+func (s *Scheduler) postLocked(ev PoolEvent) {
+	s.events = append(s.events, ev)
+	select {
+	case s.notify <- struct{}{}:
+	default:
+	}
+}
+
+// assignment is a task given to a worker, or (task nil) an order to quit.
+type assignment struct {
+	w *PoolWorker
+	t *PoolTask
+}
+
+type assignments []assignment
+
+// assignLocked pairs idle workers with queued tasks, and tells idle
+// workers to quit when the pool is closing and nothing is left.
+func (s *Scheduler) assignLocked() assignments {
+	var out assignments
+	for w := range s.workers {
+		if !w.ready || w.busy != nil || w.quit {
+			continue
+		}
+		if s.maxTasks > 0 && w.done >= s.maxTasks || s.closing && s.head == len(s.queue) || s.stopped {
+			w.quit = true
+			out = append(out, assignment{w: w})
+			continue
+		}
+		if s.head == len(s.queue) {
+			continue
+		}
+		t := s.queue[s.head]
+		s.queue[s.head] = nil
+		s.head++
+		if s.head == len(s.queue) {
+			s.queue, s.head = s.queue[:0], 0
+		}
+		w.busy = t
+		out = append(out, assignment{w, t})
+	}
+	return out
+}
+
+// send writes the assigned frames. A worker that died meanwhile fails to
+// take its frame; its reader sees the end of its pipe and reports the
+// task lost.
+func (a assignments) send() {
+	for _, x := range a {
+		if x.t == nil {
+			x.w.tasks.Write(SealFrame(NewFrame(FrameQuit, 0)))
+			continue
+		}
+		x.w.tasks.Write(x.t.Frame(x.w))
+	}
+}
+
+// serve reads the worker's frames until its pipe ends, then waits for it
+// to exit and reports the exit with the task it held.
+func (w *PoolWorker) serve() {
+	s := w.s
+	r := NewFrameReader(w.results)
+	var ferr error
+	for {
+		b, err := r.Next()
+		if err != nil {
+			if err != io.EOF {
+				ferr = err
+			}
+			break
+		}
+		s.mu.Lock()
+		switch b[0] {
+		case FrameBooted:
+			w.booted = true
+			s.postLocked(PoolEvent{Kind: EventBooted, Worker: w})
+		case FrameReady:
+			w.booted, w.ready = true, true
+			s.postLocked(PoolEvent{Kind: EventReady, Worker: w})
+		case FrameResult:
+			if w.busy == nil {
+				s.mu.Unlock()
+				ferr = errors.New("pool: worker answered a task it was not given")
+				w.Child.Kill()
+				goto end
+			}
+			s.postLocked(PoolEvent{Kind: EventResult, Worker: w, Task: w.busy, Frame: b})
+			w.busy = nil
+			w.done++
+		default:
+			s.mu.Unlock()
+			ferr = fmt.Errorf("pool: worker sent a frame of unknown kind %q", b[0])
+			w.Child.Kill()
+			goto end
+		}
+		work := s.assignLocked()
+		s.mu.Unlock()
+		work.send()
+	}
+end:
+	// The pipe ends when the worker exits (or closes it, which it only
+	// does to exit): wait for the exit code.
+	<-w.Child.Done()
+	code, _ := w.Child.ExitCode()
+	w.results.Close()
+	s.mu.Lock()
+	lost := w.busy
+	w.busy = nil
+	delete(s.workers, w)
+	s.postLocked(PoolEvent{Kind: EventExit, Worker: w, Task: lost, Code: code, Err: ferr, Served: w.done})
+	s.mu.Unlock()
+	w.tasks.Close()
+}
