@@ -172,3 +172,19 @@ func TestPortPool(t *testing.T) {
 	got, _ := runPort(t, "pool")
 	sameLines(t, "pool", got, []string{"Pool: {0, 1, 4, 9, 16, 25, 36, 49, 64, 81}"}, true)
 }
+
+// TestExamplePoolErrors runs the README's scenario: a failed task and a
+// dead worker, and every other task completes.
+func TestExamplePoolErrors(t *testing.T) {
+	r := procsh(t, 30*time.Second, "", "scripts/examples/pool_errors.lua")
+	if r.code != 0 {
+		t.Fatalf("exit status %d: %s", r.code, r.stderr)
+	}
+	out := regexp.MustCompile(`pid \d+`).ReplaceAllString(r.stdout, "pid N")
+	out = regexp.MustCompile(`PoolWorker-\d`).ReplaceAllString(out, "PoolWorker-N")
+	want := "1\tok\t10\n2\tok\t20\n3\tRemoteError\tscripts/examples/pool_errors.lua:7: 3 is unlucky\n4\tok\t40\n" +
+		"5\tWorkerLostError\tPoolWorker-N (pid N) exited with code 9 while running its apply_async task\n6\tok\t60\n"
+	if out != want {
+		t.Errorf("scripts/examples/pool_errors.lua printed:\n%s\nwant:\n%s", out, want)
+	}
+}
