@@ -20,7 +20,7 @@ import (
 
 // DefaultArenaSize is the arena's capacity when none is asked for. The memfd
 // is sparse: pages nobody has touched cost nothing.
-const DefaultArenaSize = 1 << 30
+const DefaultArenaSize = 4 << 30
 
 // ErrArenaFull is wrapped by the error Alloc returns when the arena has no
 // room left.

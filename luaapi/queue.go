@@ -1,0 +1,435 @@
+// Queue, JoinableQueue and SimpleQueue: mp.Queue([maxsize]) and its
+// relatives on the arena's message ring.
+
+package luaapi
+
+import (
+	"context"
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"math"
+	"time"
+	"unsafe"
+
+	"procsh/runtime"
+
+	lua "github.com/yuin/gopher-lua"
+)
+
+const (
+	queueTypeName         = "multiprocessing.Queue"
+	joinableQueueTypeName = "multiprocessing.JoinableQueue"
+	simpleQueueTypeName   = "multiprocessing.SimpleQueue"
+)
+
+// queueKind says which of the three queues a queueObj is.
+type queueKind uint8
+
+const (
+	kindQueue queueKind = iota
+	kindJoinableQueue
+	kindSimpleQueue
+)
+
+var queueKindNames = [...]string{"Queue", "JoinableQueue", "SimpleQueue"}
+var queueTypeNames = [...]string{queueTypeName, joinableQueueTypeName, simpleQueueTypeName}
+
+// queueObj is the Go side of a Queue, JoinableQueue or SimpleQueue: a ring
+// in the arena, and whether this process closed its use of it.
+type queueObj struct {
+	w      *World
+	ring   *runtime.Ring
+	kind   queueKind
+	closed bool
+}
+
+func (q *queueObj) HandleType() string { return queueKindNames[q.kind] }
+func (q *queueObj) HandleData() []byte { return appendHandleInts(nil, q.ring.Offset()) }
+func (q *queueObj) offset() uint64     { return q.ring.Offset() }
+func (q *queueObj) closedFlag() *bool  { return &q.closed }
+
+var queueMethods = map[string]lua.LGFunction{
+	"put":                queuePut,
+	"get":                queueGet,
+	"put_nowait":         queuePutNowait,
+	"get_nowait":         queueGetNowait,
+	"qsize":              queueQsize,
+	"empty":              queueEmpty,
+	"full":               queueFull,
+	"close":              queueClose,
+	"join_thread":        queueJoinThread,
+	"cancel_join_thread": queueJoinThread,
+}
+
+var joinableQueueMethods = map[string]lua.LGFunction{
+	"task_done": queueTaskDone,
+	"join":      queueJoin,
+}
+
+var simpleQueueMethods = map[string]lua.LGFunction{
+	"put":   simpleQueuePut,
+	"get":   simpleQueueGet,
+	"empty": queueEmpty,
+	"close": queueClose,
+}
+
+func init() {
+	onSetup(func(w *World) {
+		arenaType(w, queueTypeName, queueMethods, nil, queueString)
+		joinable := make(map[string]lua.LGFunction, len(queueMethods)+len(joinableQueueMethods))
+		for k, f := range queueMethods {
+			joinable[k] = f
+		}
+		for k, f := range joinableQueueMethods {
+			joinable[k] = f
+		}
+		arenaType(w, joinableQueueTypeName, joinable, nil, queueString)
+		arenaType(w, simpleQueueTypeName, simpleQueueMethods, nil, queueString)
+		w.addModule("multiprocessing", map[string]lua.LGFunction{
+			"Queue":         func(L *lua.LState) int { return newQueue(L, kindQueue) },
+			"JoinableQueue": func(L *lua.LState) int { return newQueue(L, kindJoinableQueue) },
+			"SimpleQueue":   func(L *lua.LState) int { return newQueue(L, kindSimpleQueue) },
+		})
+	})
+	for k := range queueKindNames {
+		kind := queueKind(k)
+		RegisterHandle(queueKindNames[k], func(L *lua.LState, data []byte) (lua.LValue, error) {
+			return decodeQueue(L, data, kind)
+		})
+	}
+}
+
+func decodeQueue(L *lua.LState, data []byte, kind queueKind) (lua.LValue, error) {
+	w := worldOf(L)
+	r := handleReader{buf: data, typ: queueKindNames[kind]}
+	off := r.uint()
+	r.checkOffset(w.Arena, off)
+	if r.err != nil {
+		return nil, r.err
+	}
+	ring, err := w.Arena.RingAt(off)
+	if err != nil {
+		return nil, fmt.Errorf("decode: bad %s handle: %v", queueKindNames[kind], err)
+	}
+	return newArenaUserdata(L, queueTypeNames[kind], &queueObj{w: w, ring: ring, kind: kind}), nil
+}
+
+// newQueue is mp.Queue([maxsize]), mp.JoinableQueue([maxsize]) and
+// mp.SimpleQueue(), with the options forms {maxsize=, ring_size=} (the
+// ring's buffer in bytes; when left out, runtime.UnboundedRingSize for a
+// queue with no maxsize, runtime.DefaultRingSize otherwise).
+func newQueue(L *lua.LState, kind queueKind) int {
+	what := queueKindNames[kind]
+	a := checkArena(L, what)
+	opts := optionsAt(L, 1)
+	maxsize := 0
+	if kind != kindSimpleQueue {
+		maxsize = queueIntArg(L, argOrOption(L, opts, 1, "maxsize"), what+": maxsize", 0)
+		if maxsize < 0 {
+			maxsize = 0 // Python: maxsize <= 0 means no limit
+		}
+	}
+	size := 0
+	if opts != nil {
+		size = queueIntArg(L, opts.RawGetString("ring_size"), what+": ring_size", 0)
+		if size != 0 && (size < runtime.MinRingSize || size > runtime.MaxRingSize) {
+			Raise(L, "ValueError", "%s: got ring_size %d, want %d to %d bytes", what, size, runtime.MinRingSize, runtime.MaxRingSize)
+		}
+	}
+	if size == 0 && maxsize == 0 {
+		size = runtime.UnboundedRingSize
+	}
+	ring, err := a.NewRing(runtime.RingOptions{Size: size, Maxsize: maxsize, Joinable: kind == kindJoinableQueue})
+	if err != nil {
+		raiseSync(L, err, what)
+	}
+	L.Push(newArenaUserdata(L, queueTypeNames[kind], &queueObj{w: worldOf(L), ring: ring, kind: kind}))
+	return 1
+}
+
+// queueIntArg reads an optional integer argument: nil gives def.
+func queueIntArg(L *lua.LState, v lua.LValue, what string, def int) int {
+	switch x := v.(type) {
+	case *lua.LNilType:
+		return def
+	case lua.LNumber:
+		f := float64(x)
+		if f != math.Trunc(f) || math.Abs(f) > 1<<53 {
+			Raise(L, "ValueError", "%s: got %v, want an integer", what, x)
+		}
+		return int(f)
+	}
+	Raise(L, "TypeError", "%s: got a %s, want an integer", what, v.Type().String())
+	return 0
+}
+
+// checkQueue returns the queue of any kind at n.
+func checkQueue(L *lua.LState, n int) *queueObj {
+	if ud, ok := L.Get(n).(*lua.LUserData); ok {
+		if q, ok := ud.Value.(*queueObj); ok {
+			return q
+		}
+	}
+	L.ArgError(n, "Queue expected")
+	return nil
+}
+
+// openQueue returns the queue at 1, raising ValueError when this process
+// closed it.
+func openQueue(L *lua.LState, method string) *queueObj {
+	q := checkQueue(L, 1)
+	if q.closed {
+		Raise(L, "ValueError", "%s.%s: the %s is closed", q.HandleType(), method, q.HandleType())
+	}
+	return q
+}
+
+// encodeMessage turns the value at n into a message for a ring, head then
+// body (runtime.Ring.PutParts), raising SerializationError when it cannot
+// be sent. Numbers and strings, the common case, are written as the codec
+// writes them without its general machinery: a number in buf, a string's
+// bytes where they are, unjoined and uncopied.
+func encodeMessage(L *lua.LState, w *World, n int, buf *[16]byte) (head, body []byte) {
+	switch v := L.Get(n).(type) {
+	case lua.LNumber:
+		buf[0] = 0 // no chunks
+		e := Encoder{body: buf[:1]}
+		e.number(float64(v))
+		return e.body, nil
+	case lua.LString:
+		head = append(buf[:0], 0, tagStr)
+		head = binary.AppendUvarint(head, uint64(len(v)))
+		return head, unsafe.Slice(unsafe.StringData(string(v)), len(v))
+	}
+	e := w.NewEncoder()
+	if err := e.Encode(L.Get(n), "item"); err != nil {
+		raiseSend(L, err)
+	}
+	return nil, e.Bytes()
+}
+
+// decodeMessage pushes the value a message holds. keep says the message's
+// buffer is the caller's for good, so a string can be made from it in
+// place.
+func decodeMessage(L *lua.LState, w *World, msg []byte, keep bool, what string) {
+	var v lua.LValue
+	var err error
+	if len(msg) >= 2 && msg[0] == 0 {
+		// No chunks: read the value directly.
+		if n, k := binary.Uvarint(msg[2:]); keep && msg[1] == tagStr && k > 0 && n > 0 && uint64(len(msg)-2-k) == n {
+			L.Push(lua.LString(unsafe.String(&msg[2+k], int(n))))
+			return
+		}
+		d := Decoder{w: w, buf: msg, pos: 1}
+		v, err = d.value()
+	} else {
+		var d *Decoder
+		d, err = w.NewDecoder(msg)
+		if err == nil {
+			v, err = d.Decode()
+		}
+	}
+	if err != nil {
+		Raise(L, "SerializationError", "%s: cannot read the message received: %v", what, err)
+	}
+	L.Push(v)
+}
+
+// raiseRing raises the Lua error a ring's error means: timeoutType (Empty,
+// Full) for a timeout, KeyboardInterrupt for Ctrl-C.
+func raiseRing(L *lua.LState, w *World, err error, what, timeoutType string) {
+	switch {
+	case errors.Is(err, runtime.ErrTimeout):
+		Raise(L, timeoutType, "%s: %s", what, timeoutText(timeoutType))
+	case errors.Is(err, context.Canceled), errors.Is(err, context.DeadlineExceeded):
+		w.interrupted()
+	case errors.Is(err, runtime.ErrEOF):
+		Raise(L, "EOFError", "%s: %v", what, err)
+	case errors.Is(err, runtime.ErrBrokenPipe):
+		Raise(L, "OSError", "%s: %v", what, err)
+	case errors.Is(err, runtime.ErrTaskDone):
+		Raise(L, "ValueError", "%s: %v", what, err)
+	}
+	raiseSync(L, err, what)
+}
+
+func timeoutText(typ string) string {
+	if typ == "Full" {
+		return "the queue is full"
+	}
+	return "the queue is empty"
+}
+
+// queueBlockArgs reads ([block [, timeout]]) or {block=, timeout=} at n.
+func queueBlockArgs(L *lua.LState, n int, what string) (bool, time.Duration) {
+	if L.GetTop() < n {
+		return true, -1
+	}
+	opts := optionsAt(L, n)
+	block := toBlock(argOrOption(L, opts, n, "block"))
+	return block, toTimeout(L, argOrOption(L, opts, n+1, "timeout"), what)
+}
+
+// queuePut is q:put(v [, block [, timeout]]); Full when it cannot.
+func queuePut(L *lua.LState) int {
+	q := openQueue(L, "put")
+	if L.GetTop() < 2 {
+		L.ArgError(2, "value expected")
+	}
+	block, timeout := queueBlockArgs(L, 3, "Queue.put: timeout")
+	var buf [16]byte
+	head, body := encodeMessage(L, q.w, 2, &buf)
+	if err := q.ring.PutParts(q.w.Context(), head, body, block, timeout); err != nil {
+		raiseRing(L, q.w, err, q.HandleType()+".put", "Full")
+	}
+	return 0
+}
+
+// queuePutNowait is q:put_nowait(v).
+func queuePutNowait(L *lua.LState) int {
+	q := openQueue(L, "put_nowait")
+	if L.GetTop() < 2 {
+		L.ArgError(2, "value expected")
+	}
+	var buf [16]byte
+	head, body := encodeMessage(L, q.w, 2, &buf)
+	if err := q.ring.PutParts(q.w.Context(), head, body, false, 0); err != nil {
+		raiseRing(L, q.w, err, q.HandleType()+".put_nowait", "Full")
+	}
+	return 0
+}
+
+// queueGet is q:get([block [, timeout]]) or q:get{block=, timeout=};
+// Empty when nothing came.
+func queueGet(L *lua.LState) int {
+	q := openQueue(L, "get")
+	block, timeout := true, time.Duration(-1)
+	if L.GetTop() > 1 {
+		block, timeout = queueBlockArgs(L, 2, "Queue.get: timeout")
+	}
+	msg, err := q.ring.Get(q.w.Context(), block, timeout)
+	if err != nil {
+		raiseRing(L, q.w, err, q.HandleType()+".get", "Empty")
+	}
+	decodeMessage(L, q.w, msg, !q.ring.Reused(msg), q.HandleType()+".get")
+	return 1
+}
+
+// queueGetNowait is q:get_nowait().
+func queueGetNowait(L *lua.LState) int {
+	q := openQueue(L, "get_nowait")
+	msg, err := q.ring.Get(q.w.Context(), false, 0)
+	if err != nil {
+		raiseRing(L, q.w, err, q.HandleType()+".get_nowait", "Empty")
+	}
+	decodeMessage(L, q.w, msg, !q.ring.Reused(msg), q.HandleType()+".get_nowait")
+	return 1
+}
+
+func queueQsize(L *lua.LState) int {
+	q := openQueue(L, "qsize")
+	L.Push(lua.LNumber(q.ring.Len()))
+	return 1
+}
+
+func queueEmpty(L *lua.LState) int {
+	q := openQueue(L, "empty")
+	L.Push(lua.LBool(q.ring.Empty()))
+	return 1
+}
+
+func queueFull(L *lua.LState) int {
+	q := openQueue(L, "full")
+	L.Push(lua.LBool(q.ring.Full()))
+	return 1
+}
+
+// queueClose is q:close(): this process puts and gets no more; the queue
+// lives on for the others. A second close does nothing.
+func queueClose(L *lua.LState) int {
+	checkQueue(L, 1).closed = true
+	return 0
+}
+
+// queueJoinThread is q:join_thread() and q:cancel_join_thread(): Python's
+// feeder thread has no counterpart here (a put is in the ring when it
+// returns), so there is nothing to wait for.
+func queueJoinThread(L *lua.LState) int {
+	checkQueue(L, 1)
+	return 0
+}
+
+// queueTaskDone is q:task_done(); ValueError when called more times than
+// items were put.
+func queueTaskDone(L *lua.LState) int {
+	q := openQueue(L, "task_done")
+	if err := q.ring.TaskDone(); err != nil {
+		raiseRing(L, q.w, err, "JoinableQueue.task_done", "ValueError")
+	}
+	return 0
+}
+
+// queueJoin is q:join([timeout]) or q:join{timeout=} → true once every
+// item put has been marked done, false on timeout.
+func queueJoin(L *lua.LState) int {
+	q := openQueue(L, "join")
+	opts := optionsAt(L, 2)
+	timeout := toTimeout(L, argOrOption(L, opts, 2, "timeout"), "JoinableQueue.join: timeout")
+	ok, err := q.ring.Join(q.w.Context(), timeout)
+	if err != nil {
+		raiseRing(L, q.w, err, "JoinableQueue.join", "TimeoutError")
+	}
+	L.Push(lua.LBool(ok))
+	return 1
+}
+
+// simpleQueuePut is sq:put(v): waits for room as long as it takes.
+func simpleQueuePut(L *lua.LState) int {
+	q := openQueue(L, "put")
+	if L.GetTop() < 2 {
+		L.ArgError(2, "value expected")
+	}
+	var buf [16]byte
+	head, body := encodeMessage(L, q.w, 2, &buf)
+	if err := q.ring.PutParts(q.w.Context(), head, body, true, -1); err != nil {
+		raiseRing(L, q.w, err, "SimpleQueue.put", "Full")
+	}
+	return 0
+}
+
+// simpleQueueGet is sq:get([timeout]) or sq:get{timeout=}; Empty on
+// timeout.
+func simpleQueueGet(L *lua.LState) int {
+	q := openQueue(L, "get")
+	timeout := time.Duration(-1)
+	if L.GetTop() > 1 {
+		opts := optionsAt(L, 2)
+		timeout = toTimeout(L, argOrOption(L, opts, 2, "timeout"), "SimpleQueue.get: timeout")
+	}
+	msg, err := q.ring.Get(q.w.Context(), true, timeout)
+	if err != nil {
+		raiseRing(L, q.w, err, "SimpleQueue.get", "Empty")
+	}
+	decodeMessage(L, q.w, msg, !q.ring.Reused(msg), "SimpleQueue.get")
+	return 1
+}
+
+// queueString is the repr: <Queue maxsize=0 qsize=3>.
+func queueString(L *lua.LState) int {
+	q := checkQueue(L, 1)
+	name := q.HandleType()
+	var s string
+	switch {
+	case q.closed:
+		s = fmt.Sprintf("<%s closed>", name)
+	case q.kind == kindSimpleQueue:
+		s = fmt.Sprintf("<%s qsize=%d>", name, q.ring.Len())
+	case q.kind == kindJoinableQueue:
+		s = fmt.Sprintf("<%s maxsize=%d qsize=%d unfinished=%d>", name, q.ring.Maxsize(), q.ring.Len(), q.ring.Unfinished())
+	default:
+		s = fmt.Sprintf("<%s maxsize=%d qsize=%d>", name, q.ring.Maxsize(), q.ring.Len())
+	}
+	L.Push(lua.LString(s))
+	return 1
+}

@@ -1,0 +1,638 @@
+// Tests of the Ring: order, sizes, timeouts, streaming, many processes,
+// writers and readers killed mid-message, end of file, unfinished tasks.
+
+package runtime
+
+import (
+	"bytes"
+	"context"
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"os"
+	"sync"
+	"sync/atomic"
+	"syscall"
+	"testing"
+	"time"
+)
+
+func init() {
+	// ring-produce ringOff producer n gateOff parties: put n messages
+	// "producer<<32 | i" (8 bytes, plus producer-dependent padding).
+	helpers["ring-produce"] = func(a *Arena, args []uint64) error {
+		r, err := a.RingAt(args[0])
+		if err != nil {
+			return err
+		}
+		if err := gate(a.Uint32(args[3]), uint32(args[4])); err != nil {
+			return err
+		}
+		msg := make([]byte, 8+args[1]*3)
+		for i := uint64(0); i < args[2]; i++ {
+			binary.LittleEndian.PutUint64(msg, args[1]<<32|i)
+			if err := r.Put(nil, msg, true, 10*time.Second); err != nil {
+				return fmt.Errorf("put %d: %w", i, err)
+			}
+		}
+		return nil
+	}
+	// ring-consume ringOff countsOff gotOff total: get messages until the
+	// shared count of messages got reaches total, counting each item in
+	// the uint32 array at countsOff (index producer*perProducer + i is
+	// computed by the test: the array is indexed by producer<<20 | i).
+	helpers["ring-consume"] = func(a *Arena, args []uint64) error {
+		r, err := a.RingAt(args[0])
+		if err != nil {
+			return err
+		}
+		got := a.Uint64(args[2])
+		for atomic.LoadUint64(got) < args[3] {
+			msg, err := r.Get(nil, true, 50*time.Millisecond)
+			if errors.Is(err, ErrTimeout) {
+				continue
+			}
+			if err != nil {
+				return err
+			}
+			v := binary.LittleEndian.Uint64(msg)
+			p, i := v>>32, v&0xffffffff
+			if len(msg) != int(8+p*3) || p >= 8 || i >= 1<<20 {
+				return fmt.Errorf("got a bad message: %d bytes, producer %d, item %d", len(msg), p, i)
+			}
+			atomic.AddUint32(a.Uint32(args[1]+4*(p<<20|i)), 1)
+			atomic.AddUint64(got, 1)
+		}
+		return nil
+	}
+	// ring-put-loop ringOff: put 0, 1, 2... until killed.
+	helpers["ring-put-loop"] = func(a *Arena, args []uint64) error {
+		r, err := a.RingAt(args[0])
+		if err != nil {
+			return err
+		}
+		msg := make([]byte, 100)
+		for i := uint64(0); ; i++ {
+			binary.LittleEndian.PutUint64(msg, i)
+			for j := 8; j < len(msg); j++ {
+				msg[j] = byte(i)
+			}
+			if err := r.Put(nil, msg, true, 10*time.Second); err != nil {
+				return err
+			}
+		}
+	}
+	// ring-torn-put ringOff: start a frame, write half of it, and die
+	// without publishing it.
+	helpers["ring-torn-put"] = func(a *Arena, args []uint64) error {
+		r, err := a.RingAt(args[0])
+		if err != nil {
+			return err
+		}
+		if err := r.wmu.Lock(nil, time.Second); err != nil {
+			return err
+		}
+		w := atomic.LoadUint64(r.widx)
+		r.setHeader(w, 64, kindWhole, 0)
+		r.copyIn(w+frameHeader, bytes.Repeat([]byte("torn"), 8))
+		syscall.Kill(os.Getpid(), syscall.SIGKILL)
+		time.Sleep(10 * time.Second)
+		return errors.New("still alive after SIGKILL")
+	}
+	// ring-put-big ringOff size: put one message of size bytes (byte i
+	// is i*7), then exit.
+	helpers["ring-put-big"] = func(a *Arena, args []uint64) error {
+		r, err := a.RingAt(args[0])
+		if err != nil {
+			return err
+		}
+		return r.Put(nil, bigMessage(int(args[1])), true, 20*time.Second)
+	}
+	// ring-read-first-piece ringOff: read the first piece of a streamed
+	// message and die holding the readers' Mutex.
+	helpers["ring-read-first-piece"] = func(a *Arena, args []uint64) error {
+		r, err := a.RingAt(args[0])
+		if err != nil {
+			return err
+		}
+		if err := r.rmu.Lock(nil, time.Second); err != nil {
+			return err
+		}
+		deadline := time.Now().Add(5 * time.Second)
+		for r.Empty() {
+			if time.Now().After(deadline) {
+				return errors.New("no piece to read")
+			}
+			time.Sleep(time.Millisecond)
+		}
+		rd := atomic.LoadUint64(r.ridx)
+		n, kind, flags := r.header(rd)
+		if kind != kindPiece || flags&pieceFirst == 0 {
+			return fmt.Errorf("got a frame of kind %d flags %d, want a first piece", kind, flags)
+		}
+		atomic.StoreUint64(r.ridx, rd+frameSize(int(n)))
+		syscall.Kill(os.Getpid(), syscall.SIGKILL)
+		time.Sleep(10 * time.Second)
+		return errors.New("still alive after SIGKILL")
+	}
+	// ring-hold-and-put ringOff: hold the writing end, put "hello", exit
+	// without closing it.
+	helpers["ring-hold-and-put"] = func(a *Arena, args []uint64) error {
+		r, err := a.RingAt(args[0])
+		if err != nil {
+			return err
+		}
+		r.Hold(RingWriter)
+		return r.Put(nil, []byte("hello"), true, 5*time.Second)
+	}
+}
+
+// bigMessage is n bytes that show where each came from.
+func bigMessage(n int) []byte {
+	b := make([]byte, n)
+	for i := range b {
+		b[i] = byte(i * 7)
+	}
+	return b
+}
+
+func newRing(tb testing.TB, a *Arena, o RingOptions) *Ring {
+	tb.Helper()
+	r, err := a.NewRing(o)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	return r
+}
+
+// handle returns another handle to r, as another goroutine would use.
+func handle(tb testing.TB, r *Ring) *Ring {
+	tb.Helper()
+	h, err := r.a.RingAt(r.off)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	return h
+}
+
+func TestRingOrderAndSizes(t *testing.T) {
+	a := newTestArena(t)
+	r := newRing(t, a, RingOptions{Size: 4096})
+	if r.Capacity() != 4096 || !r.Empty() || r.Len() != 0 || r.Full() {
+		t.Fatalf("new ring: capacity %d, empty %v, len %d, full %v", r.Capacity(), r.Empty(), r.Len(), r.Full())
+	}
+	// Many rounds of odd sizes, so frames wrap around the buffer's end
+	// at every offset; up to 3 messages in the ring at once.
+	next := 0
+	var want [][]byte
+	for round := 0; round < 2000; round++ {
+		msg := bytes.Repeat([]byte{byte(round)}, (round*37)%900)
+		binary.LittleEndian.AppendUint32(msg[:0], uint32(round))
+		if err := r.Put(nil, msg, false, 0); err != nil {
+			t.Fatalf("put %d (%d bytes): %v", round, len(msg), err)
+		}
+		want = append(want, msg)
+		if len(want)-next >= 3 || round%3 == 0 {
+			got, err := r.Get(nil, false, 0)
+			if err != nil {
+				t.Fatalf("get %d: %v", next, err)
+			}
+			if !bytes.Equal(got, want[next]) {
+				t.Fatalf("get %d: got %d bytes %x…, want %d bytes %x…", next, len(got), got[:min(8, len(got))], len(want[next]), want[next][:min(8, len(want[next]))])
+			}
+			next++
+		}
+		if r.Len() != len(want)-next {
+			t.Fatalf("round %d: Len = %d, want %d", round, r.Len(), len(want)-next)
+		}
+	}
+	for ; next < len(want); next++ {
+		got, err := r.Get(nil, false, 0)
+		if err != nil || !bytes.Equal(got, want[next]) {
+			t.Fatalf("drain %d: %d bytes, %v", next, len(got), err)
+		}
+	}
+	if !r.Empty() {
+		t.Fatal("ring not empty after draining it")
+	}
+	// The empty message.
+	if err := r.Put(nil, nil, true, -1); err != nil {
+		t.Fatal(err)
+	}
+	if got, err := r.Get(nil, true, -1); err != nil || len(got) != 0 {
+		t.Fatalf("empty message: got %q, %v", got, err)
+	}
+}
+
+func TestRingTimeouts(t *testing.T) {
+	a := newTestArena(t)
+	r := newRing(t, a, RingOptions{Maxsize: 2})
+	if _, err := r.Get(nil, false, -1); !errors.Is(err, ErrTimeout) {
+		t.Fatalf("Get(block=false) on an empty ring = %v, want ErrTimeout", err)
+	}
+	start := time.Now()
+	if _, err := r.Get(nil, true, 50*time.Millisecond); !errors.Is(err, ErrTimeout) {
+		t.Fatalf("Get(50ms) on an empty ring = %v, want ErrTimeout", err)
+	}
+	if d := time.Since(start); d < 45*time.Millisecond || d > 2*time.Second {
+		t.Errorf("Get(50ms) took %v", d)
+	}
+	for i := range 2 {
+		if err := r.Put(nil, []byte{byte(i)}, false, 0); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if !r.Full() || r.Len() != 2 {
+		t.Fatalf("after 2 puts into maxsize 2: Full %v, Len %d", r.Full(), r.Len())
+	}
+	if err := r.Put(nil, []byte{9}, false, 0); !errors.Is(err, ErrTimeout) {
+		t.Fatalf("Put(block=false) on a full ring = %v, want ErrTimeout", err)
+	}
+	start = time.Now()
+	if err := r.Put(nil, []byte{9}, true, 50*time.Millisecond); !errors.Is(err, ErrTimeout) {
+		t.Fatalf("Put(50ms) on a full ring = %v, want ErrTimeout", err)
+	}
+	if d := time.Since(start); d < 45*time.Millisecond || d > 2*time.Second {
+		t.Errorf("Put(50ms) took %v", d)
+	}
+	// A big message waits for maxsize as a small one does.
+	if err := r.Put(nil, make([]byte, DefaultRingSize), true, 20*time.Millisecond); !errors.Is(err, ErrTimeout) {
+		t.Fatalf("big Put on a full ring = %v, want ErrTimeout", err)
+	}
+	// A blocked Put proceeds when a Get makes room.
+	done := make(chan error, 1)
+	h := handle(t, r)
+	go func() { done <- h.Put(nil, []byte{2}, true, 5*time.Second) }()
+	time.Sleep(20 * time.Millisecond)
+	if got, err := r.Get(nil, true, time.Second); err != nil || got[0] != 0 {
+		t.Fatalf("Get = %v, %v", got, err)
+	}
+	if err := <-done; err != nil {
+		t.Fatalf("blocked Put: %v", err)
+	}
+	// Cancellation.
+	ctx, cancel := context.WithCancel(bg)
+	time.AfterFunc(20*time.Millisecond, cancel)
+	if err := r.Put(ctx, []byte{3}, true, -1); !errors.Is(err, context.Canceled) {
+		t.Fatalf("Put with a cancelled context = %v, want context.Canceled", err)
+	}
+	e := newRing(t, a, RingOptions{})
+	ctx, cancel = context.WithCancel(bg)
+	time.AfterFunc(20*time.Millisecond, cancel)
+	if _, err := e.Get(ctx, true, -1); !errors.Is(err, context.Canceled) {
+		t.Fatalf("Get with a cancelled context = %v, want context.Canceled", err)
+	}
+}
+
+func TestRingBigMessages(t *testing.T) {
+	a := newTestArena(t)
+	r := newRing(t, a, RingOptions{Size: 8192})
+	sizes := []int{2040, 2041, 5000, 100000, 1 << 20}
+	w := handle(t, r)
+	done := make(chan struct{})
+	defer func() { <-done }()
+	go func() {
+		defer close(done)
+		for _, n := range sizes {
+			if err := w.Put(nil, bigMessage(n), true, 5*time.Second); err != nil {
+				t.Errorf("put %d bytes: %v", n, err)
+				return
+			}
+			w.Put(nil, []byte("small"), true, 5*time.Second)
+		}
+	}()
+	for _, n := range sizes {
+		got, err := r.Get(nil, true, 5*time.Second)
+		if err != nil || !bytes.Equal(got, bigMessage(n)) {
+			t.Fatalf("get of %d bytes: got %d bytes, %v", n, len(got), err)
+		}
+		if got, err := r.Get(nil, true, 5*time.Second); err != nil || string(got) != "small" {
+			t.Fatalf("small after %d bytes: got %q, %v", n, got, err)
+		}
+	}
+	<-done
+	// A message in two parts, whole and streamed.
+	for _, n := range []int{100, 100000} {
+		put := make(chan error, 1)
+		go func() { put <- w.PutParts(nil, []byte("head:"), bigMessage(n), true, 5*time.Second) }()
+		got, err := r.Get(nil, true, 5*time.Second)
+		if perr := <-put; perr != nil {
+			t.Fatalf("PutParts: %v", perr)
+		}
+		if err != nil || string(got[:5]) != "head:" || !bytes.Equal(got[5:], bigMessage(n)) {
+			t.Fatalf("PutParts of 5+%d bytes: got %d bytes, %v", n, len(got), err)
+		}
+		if r.Reused(got) != (n == 100) {
+			t.Errorf("Reused of a %d-byte message = %v", len(got), r.Reused(got))
+		}
+	}
+	if r.Len() != 0 || !r.Empty() {
+		t.Fatalf("Len %d after all", r.Len())
+	}
+}
+
+func TestRingBigMessageAcrossProcesses(t *testing.T) {
+	a := newTestArena(t)
+	r := newRing(t, a, RingOptions{})
+	const n = 16 << 20
+	h := startHelper(t, a, "ring-put-big", r.Offset(), n)
+	got, err := r.Get(nil, true, 20*time.Second)
+	if err != nil || !bytes.Equal(got, bigMessage(n)) {
+		t.Fatalf("got %d bytes, %v; want %d", len(got), err, n)
+	}
+	h.wait(t, 10*time.Second)
+}
+
+func TestRingManyProcesses(t *testing.T) {
+	a := newTestArena(t)
+	r := newRing(t, a, RingOptions{Size: 64 << 10})
+	const producers, consumers, per = 4, 3, 25000
+	counts := alloc(t, a, 4*(producers<<20))
+	got := alloc(t, a, 8)
+	gateOff := alloc(t, a, 4)
+	var hs []*helper
+	for c := 0; c < consumers; c++ {
+		hs = append(hs, startHelper(t, a, "ring-consume", r.Offset(), counts, got, producers*per))
+	}
+	for p := 0; p < producers; p++ {
+		hs = append(hs, startHelper(t, a, "ring-produce", r.Offset(), uint64(p), per, gateOff, producers))
+	}
+	waitAll(t, 30*time.Second, hs...)
+	for p := uint64(0); p < producers; p++ {
+		for i := uint64(0); i < per; i++ {
+			if c := atomic.LoadUint32(a.Uint32(counts + 4*(p<<20|i))); c != 1 {
+				t.Fatalf("producer %d item %d was got %d times, want once", p, i, c)
+			}
+		}
+	}
+	if !r.Empty() || r.Len() != 0 {
+		t.Fatalf("ring not empty at the end: Len %d", r.Len())
+	}
+}
+
+func TestRingTornPut(t *testing.T) {
+	a := newTestArena(t)
+	r := newRing(t, a, RingOptions{Size: 4096})
+	if err := r.Put(nil, []byte("before"), true, -1); err != nil {
+		t.Fatal(err)
+	}
+	h := startHelper(t, a, "ring-torn-put", r.Offset())
+	<-h.done
+	if got, err := r.Get(nil, true, time.Second); err != nil || string(got) != "before" {
+		t.Fatalf("got %q, %v; want \"before\"", got, err)
+	}
+	if _, err := r.Get(nil, false, 0); !errors.Is(err, ErrTimeout) {
+		t.Fatalf("a put killed half-way left something visible: %v", err)
+	}
+	// The next writer recovers the writers' Mutex and writes over it.
+	start := time.Now()
+	if err := r.Put(nil, []byte("after"), true, 5*time.Second); err != nil {
+		t.Fatal(err)
+	}
+	if d := time.Since(start); d > 2*time.Second {
+		t.Errorf("recovering the writers' lock took %v", d)
+	}
+	if got, err := r.Get(nil, true, time.Second); err != nil || string(got) != "after" {
+		t.Fatalf("got %q, %v; want \"after\"", got, err)
+	}
+	if r.Len() != 0 || !r.Empty() {
+		t.Fatalf("Len %d after all", r.Len())
+	}
+}
+
+func TestRingWriterKilled(t *testing.T) {
+	a := newTestArena(t)
+	r := newRing(t, a, RingOptions{Size: 1 << 20})
+	total := 0
+	for round := range 5 {
+		h := startHelper(t, a, "ring-put-loop", r.Offset())
+		// Read while it writes, and kill it at some moment: what there
+		// is is whole and in order, 0, 1, 2... from this writer.
+		time.AfterFunc(time.Duration(5+round*3)*time.Millisecond, func() { h.cmd.Process.Kill() })
+		dead := false
+		for i := uint64(0); ; i++ {
+			msg, err := r.Get(nil, true, 20*time.Millisecond)
+			if errors.Is(err, ErrTimeout) {
+				if dead {
+					total += int(i)
+					break
+				}
+				select {
+				case <-h.done:
+					dead = true
+				default:
+				}
+				i--
+				continue
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			if len(msg) != 100 || binary.LittleEndian.Uint64(msg) != i || msg[99] != byte(i) {
+				t.Fatalf("round %d: message %d is %d bytes starting %x, want 100 bytes numbered %d", round, i, len(msg), msg[:min(8, len(msg))], i)
+			}
+		}
+		if err := r.Put(nil, []byte("still works"), true, 5*time.Second); err != nil {
+			t.Fatalf("round %d: put after the writer died: %v", round, err)
+		}
+		if got, err := r.Get(nil, true, time.Second); err != nil || string(got) != "still works" {
+			t.Fatalf("round %d: got %q, %v", round, got, err)
+		}
+	}
+	t.Logf("%d messages in 5 rounds", total)
+}
+
+func TestRingStreamWriterKilled(t *testing.T) {
+	a := newTestArena(t)
+	r := newRing(t, a, RingOptions{Size: 64 << 10})
+	h := startHelper(t, a, "ring-put-big", r.Offset(), 1<<20)
+	// Nobody reads: the writer fills the ring and waits, mid-message.
+	eventually(t, 10*time.Second, "the ring to fill", func() bool {
+		return atomic.LoadUint64(r.active) != 0 && atomic.LoadUint64(r.widx) > 32<<10
+	})
+	h.cmd.Process.Kill()
+	<-h.done
+	start := time.Now()
+	if msg, err := r.Get(nil, true, 300*time.Millisecond); !errors.Is(err, ErrTimeout) {
+		t.Fatalf("Get after the stream's writer died = %d bytes, %v; want ErrTimeout", len(msg), err)
+	}
+	if d := time.Since(start); d > 3*time.Second {
+		t.Errorf("Get took %v", d)
+	}
+	if err := r.Put(nil, []byte("next"), true, 5*time.Second); err != nil {
+		t.Fatal(err)
+	}
+	if got, err := r.Get(nil, true, time.Second); err != nil || string(got) != "next" {
+		t.Fatalf("got %q, %v; want \"next\"", got, err)
+	}
+	// A writer that gives a big message up (timeout) leaves its pieces
+	// to be skipped.
+	if err := r.Put(nil, bigMessage(1<<20), true, 50*time.Millisecond); !errors.Is(err, ErrTimeout) {
+		t.Fatalf("Put of a big message nobody reads = %v, want ErrTimeout", err)
+	}
+	if msg, err := r.Get(nil, true, 300*time.Millisecond); !errors.Is(err, ErrTimeout) {
+		t.Fatalf("Get of a message given up = %d bytes, %v; want ErrTimeout", len(msg), err)
+	}
+	r.Put(nil, []byte("then"), true, time.Second)
+	if got, err := r.Get(nil, true, 2*time.Second); err != nil || string(got) != "then" {
+		t.Fatalf("Get after a message given up = %d bytes %.10q, %v; want \"then\"", len(got), got, err)
+	}
+}
+
+func TestRingStreamReaderKilled(t *testing.T) {
+	a := newTestArena(t)
+	r := newRing(t, a, RingOptions{Size: 64 << 10})
+	var wg sync.WaitGroup
+	wg.Add(1)
+	w := handle(t, r)
+	go func() {
+		defer wg.Done()
+		if err := w.Put(nil, bigMessage(200<<10), true, 10*time.Second); err != nil {
+			t.Errorf("put big: %v", err)
+		}
+		if err := w.Put(nil, []byte("after the big one"), true, 10*time.Second); err != nil {
+			t.Errorf("put small: %v", err)
+		}
+	}()
+	h := startHelper(t, a, "ring-read-first-piece", r.Offset())
+	<-h.done
+	got, err := r.Get(nil, true, 10*time.Second)
+	if err != nil || string(got) != "after the big one" {
+		t.Fatalf("got %d bytes %.20q, %v; want the message after the one whose reader died", len(got), got, err)
+	}
+	wg.Wait()
+}
+
+func TestRingEndOfFile(t *testing.T) {
+	a := newTestArena(t)
+	r := newRing(t, a, RingOptions{Track: true})
+	r.Hold(RingReader)
+	r.Send(RingWriter) // for the helper
+	h := startHelper(t, a, "ring-hold-and-put", r.Offset())
+	if got, err := r.Get(nil, true, 5*time.Second); err != nil || string(got) != "hello" {
+		t.Fatalf("got %q, %v", got, err)
+	}
+	h.wait(t, 5*time.Second)
+	start := time.Now()
+	if _, err := r.Get(nil, true, 5*time.Second); !errors.Is(err, ErrEOF) {
+		t.Fatalf("Get after the only writer exited = %v, want ErrEOF", err)
+	}
+	if ok, err := r.Poll(nil, 0); !ok || err != nil {
+		t.Fatalf("Poll at end of file = %v, %v; want true", ok, err)
+	}
+	if d := time.Since(start); d > time.Second {
+		t.Errorf("end of file took %v", d)
+	}
+
+	// Closing: a reader waiting sees the end of file when the last
+	// writer drops its end.
+	r2 := newRing(t, a, RingOptions{Track: true})
+	r2.Hold(RingReader)
+	r2.Hold(RingWriter)
+	r2.Hold(RingWriter)
+	r2.Put(nil, []byte("x"), true, -1)
+	if ok, err := r2.Poll(nil, 0); !ok || err != nil {
+		t.Fatalf("Poll with data = %v, %v", ok, err)
+	}
+	r2.Get(nil, true, -1)
+	if ok, _ := r2.Poll(nil, 20*time.Millisecond); ok {
+		t.Fatal("Poll of an empty open pipe = true")
+	}
+	r2.Drop(RingWriter)
+	dropped := make(chan struct{})
+	time.AfterFunc(30*time.Millisecond, func() { r2.Drop(RingWriter); close(dropped) })
+	defer func() { <-dropped }()
+	start = time.Now()
+	if _, err := r2.Get(nil, true, 5*time.Second); !errors.Is(err, ErrEOF) {
+		t.Fatalf("Get after the writers closed = %v, want ErrEOF", err)
+	}
+	if d := time.Since(start); d > 500*time.Millisecond {
+		t.Errorf("end of file after close took %v", d)
+	}
+	// Sending to an end nobody reads.
+	r2.Drop(RingReader)
+	if err := r2.Put(nil, []byte("x"), true, time.Second); !errors.Is(err, ErrBrokenPipe) {
+		t.Fatalf("Put with no reader = %v, want ErrBrokenPipe", err)
+	}
+	// A handle in flight keeps the end open until it expires.
+	r3 := newRing(t, a, RingOptions{Track: true})
+	r3.Send(RingWriter)
+	if r3.SideGone(RingWriter) {
+		t.Fatal("an end with a handle in flight is gone")
+	}
+	atomic.StoreUint64(r3.holderSlot(RingWriter, 0), uint64(time.Now().Unix()-1)<<32|1)
+	if !r3.SideGone(RingWriter) {
+		t.Fatal("an end whose handle in flight expired is not gone")
+	}
+}
+
+func TestRingJoinable(t *testing.T) {
+	a := newTestArena(t)
+	r := newRing(t, a, RingOptions{Joinable: true})
+	if ok, err := r.Join(nil, 0); !ok || err != nil {
+		t.Fatalf("Join of an empty queue = %v, %v", ok, err)
+	}
+	for i := range 3 {
+		r.Put(nil, []byte{byte(i)}, true, -1)
+	}
+	if r.Unfinished() != 3 {
+		t.Fatalf("Unfinished = %d, want 3", r.Unfinished())
+	}
+	// A streamed message counts once.
+	hp := handle(t, r)
+	putDone := make(chan error, 1)
+	go func() { putDone <- hp.Put(nil, bigMessage(1<<20), true, 5*time.Second) }()
+	defer func() { <-putDone }()
+	eventually(t, 5*time.Second, "the stream to start", func() bool { return r.Unfinished() == 4 })
+	if ok, _ := r.Join(nil, 20*time.Millisecond); ok {
+		t.Fatal("Join with unfinished tasks = true")
+	}
+	done := make(chan struct{})
+	defer func() { <-done }()
+	h := handle(t, r)
+	go func() {
+		defer close(done)
+		for range 4 {
+			h.Get(nil, true, time.Second)
+			time.Sleep(5 * time.Millisecond)
+			h.TaskDone()
+		}
+	}()
+	if ok, err := r.Join(nil, 5*time.Second); !ok || err != nil {
+		t.Fatalf("Join = %v, %v", ok, err)
+	}
+	if err := r.TaskDone(); !errors.Is(err, ErrTaskDone) {
+		t.Fatalf("one TaskDone too many = %v, want ErrTaskDone", err)
+	}
+}
+
+func TestRingBadArguments(t *testing.T) {
+	a := newTestArena(t)
+	for _, o := range []RingOptions{{Size: 10}, {Size: MaxRingSize + 1}, {Maxsize: -1}} {
+		if _, err := a.NewRing(o); err == nil {
+			t.Errorf("NewRing(%+v) succeeded", o)
+		}
+	}
+	if _, err := a.RingAt(heapStart + 64); err == nil {
+		t.Error("RingAt of something else succeeded")
+	}
+	r := newRing(t, a, RingOptions{Size: 3000})
+	if r.Capacity() != 4096 {
+		t.Errorf("Size 3000: capacity %d, want 4096", r.Capacity())
+	}
+}
+
+// BenchmarkRingThroughput: small messages from another process.
+func BenchmarkRingThroughput(b *testing.B) {
+	a := newTestArena(b)
+	r := newRing(b, a, RingOptions{})
+	gateOff := alloc(b, a, 4)
+	b.ResetTimer()
+	h := startHelper(b, a, "ring-produce", r.Offset(), 0, uint64(b.N), gateOff, 1)
+	for i := 0; i < b.N; i++ {
+		if _, err := r.Get(nil, true, 10*time.Second); err != nil {
+			b.Fatal(err)
+		}
+	}
+	h.wait(b, 10*time.Second)
+}
