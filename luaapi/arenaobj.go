@@ -63,39 +63,43 @@ func toArenaObject(v lua.LValue) (arenaObject, bool) {
 // arenaType makes the metatable of an arena type: __index serves what
 // index (may be nil) serves, fields or elements, then the methods; the
 // shared __eq; __tostring.
-func arenaType(w *World, name string, methods map[string]lua.LGFunction, index func(L *lua.LState, key lua.LValue) (lua.LValue, bool), tostring lua.LGFunction) *lua.LTable {
-	L := w.L
-	mt := L.NewTypeMetatable(name)
-	mtab := L.SetFuncs(L.NewTable(), methods)
-	L.SetField(mt, "methods", mtab)
-	if index == nil {
-		// Methods only: a table lookup, no call.
-		L.SetField(mt, "__index", mtab)
-	} else {
-		L.SetField(mt, "__index", L.NewFunction(func(L *lua.LState) int {
-			key := L.Get(2)
-			if v, ok := index(L, key); ok {
-				L.Push(v)
+func arenaType(w *World, name string, methods map[string]lua.LGFunction, index func(L *lua.LState, key lua.LValue) (lua.LValue, bool), tostring lua.LGFunction, extra ...func(L *lua.LState, mt *lua.LTable)) {
+	w.lazyType(name, func(L *lua.LState) *lua.LTable {
+		mt := L.NewTable()
+		mtab := L.SetFuncs(L.NewTable(), methods)
+		L.SetField(mt, "methods", mtab)
+		if index == nil {
+			// Methods only: a table lookup, no call.
+			L.SetField(mt, "__index", mtab)
+		} else {
+			L.SetField(mt, "__index", L.NewFunction(func(L *lua.LState) int {
+				key := L.Get(2)
+				if v, ok := index(L, key); ok {
+					L.Push(v)
+					return 1
+				}
+				if s, ok := key.(lua.LString); ok {
+					L.Push(mtab.RawGetString(string(s)))
+				} else {
+					L.Push(lua.LNil)
+				}
 				return 1
-			}
-			if s, ok := key.(lua.LString); ok {
-				L.Push(mtab.RawGetString(string(s)))
-			} else {
-				L.Push(lua.LNil)
-			}
-			return 1
-		}))
-	}
-	L.SetField(mt, "__eq", arenaEq(L))
-	L.SetField(mt, "__tostring", L.NewFunction(tostring))
-	return mt
+			}))
+		}
+		L.SetField(mt, "__eq", arenaEq(L))
+		L.SetField(mt, "__tostring", L.NewFunction(tostring))
+		for _, f := range extra {
+			f(L, mt)
+		}
+		return mt
+	})
 }
 
 // newArenaUserdata wraps o in a userdata of the named type.
 func newArenaUserdata(L *lua.LState, typeName string, o arenaObject) *lua.LUserData {
 	ud := L.NewUserData()
 	ud.Value = o
-	ud.Metatable = L.GetTypeMetatable(typeName)
+	ud.Metatable = worldOf(L).typeMeta(typeName)
 	return ud
 }
 

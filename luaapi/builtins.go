@@ -26,7 +26,7 @@ type builtins struct {
 
 // collectBuiltins walks the freshly made state's globals.
 func collectBuiltins(L *lua.LState) *builtins {
-	b := &builtins{names: make(map[lua.LValue]string, 400), values: make(map[string]lua.LValue, 400)}
+	b := &builtins{values: make(map[string]lua.LValue, 400)}
 	g := L.G.Global
 	b.add("_G", g)
 	b.globals = map[string]bool{}
@@ -74,15 +74,26 @@ func (b *builtins) addFields(prefix string, t *lua.LTable) {
 	})
 }
 
-// add registers v under name. A value reachable under several names is
-// sent under the smallest, so that every process agrees whatever order
-// it walked the tables in.
+// add registers v under name.
 func (b *builtins) add(name string, v lua.LValue) {
-	if _, ok := b.values[name]; ok {
-		return
+	if _, ok := b.values[name]; !ok {
+		b.values[name] = v
 	}
-	b.values[name] = v
-	if old, ok := b.names[v]; !ok || name < old {
-		b.names[v] = name
+}
+
+// name is the name v is sent under, if it is a built-in. The reverse map
+// is made on first use: a child that only receives never needs it. A
+// value reachable under several names is sent under the smallest, so
+// that every process agrees whatever order it walked the tables in.
+func (b *builtins) name(v lua.LValue) (string, bool) {
+	if b.names == nil {
+		b.names = make(map[lua.LValue]string, len(b.values))
+		for name, v := range b.values {
+			if old, ok := b.names[v]; !ok || name < old {
+				b.names[v] = name
+			}
+		}
 	}
+	name, ok := b.names[v]
+	return name, ok
 }

@@ -292,7 +292,7 @@ func (e *Encoder) enter() error {
 }
 
 func (e *Encoder) table(t *lua.LTable) error {
-	if name, ok := e.w.builtins.names[t]; ok {
+	if name, ok := e.w.builtins.name(t); ok {
 		return e.builtinTable(name, t)
 	}
 	if n, seen := e.ref(t); seen {
@@ -385,7 +385,7 @@ func (e *Encoder) builtinTable(name string, t *lua.LTable) error {
 }
 
 func (e *Encoder) function(f *lua.LFunction) error {
-	if name, ok := e.w.builtins.names[f]; ok {
+	if name, ok := e.w.builtins.name(f); ok {
 		e.body = append(e.body, tagBuiltin)
 		e.body = appendString(e.body, name)
 		return nil
@@ -462,7 +462,7 @@ func (e *Encoder) function(f *lua.LFunction) error {
 }
 
 func (e *Encoder) userdata(u *lua.LUserData) error {
-	if name, ok := e.w.builtins.names[u]; ok {
+	if name, ok := e.w.builtins.name(u); ok {
 		e.body = append(e.body, tagBuiltin)
 		e.body = appendString(e.body, name)
 		return nil

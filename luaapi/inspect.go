@@ -96,7 +96,7 @@ func (in *inspector) tostring(v lua.LValue) (string, bool) {
 // function by where it was defined.
 func (in *inspector) function(f *lua.LFunction) string {
 	if w, ok := worlds.Load(in.L.G); ok && w.(*World).builtins != nil {
-		if name, ok := w.(*World).builtins.names[f]; ok {
+		if name, ok := w.(*World).builtins.name(f); ok {
 			return "<function " + name + ">"
 		}
 	}

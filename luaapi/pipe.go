@@ -64,29 +64,34 @@ var connMethods = map[string]lua.LGFunction{
 
 func init() {
 	onSetup(func(w *World) {
-		L := w.L
-		mt := L.NewTypeMetatable(connTypeName)
-		methods := L.SetFuncs(L.NewTable(), connMethods)
-		L.SetField(mt, "methods", methods)
-		L.SetField(mt, "__index", L.NewFunction(func(L *lua.LState) int {
-			c := checkConn(L, 1)
-			switch L.CheckString(2) {
-			case "readable":
-				L.Push(lua.LBool(c.rd != nil))
-			case "writable":
-				L.Push(lua.LBool(c.wr != nil))
-			case "closed":
-				L.Push(lua.LBool(c.closed))
-			default:
-				L.Push(methods.RawGet(L.Get(2)))
-			}
-			return 1
-		}))
-		L.SetField(mt, "__eq", L.NewFunction(connEq))
-		L.SetField(mt, "__tostring", L.NewFunction(connString))
+		w.lazyType(connTypeName, connMeta)
 		w.addModule("multiprocessing", map[string]lua.LGFunction{"Pipe": mpPipe})
 	})
 	RegisterHandle("Connection", decodeConn)
+}
+
+// connMeta makes the Connection metatable.
+func connMeta(L *lua.LState) *lua.LTable {
+	mt := L.NewTable()
+	methods := L.SetFuncs(L.NewTable(), connMethods)
+	L.SetField(mt, "methods", methods)
+	L.SetField(mt, "__index", L.NewFunction(func(L *lua.LState) int {
+		c := checkConn(L, 1)
+		switch L.CheckString(2) {
+		case "readable":
+			L.Push(lua.LBool(c.rd != nil))
+		case "writable":
+			L.Push(lua.LBool(c.wr != nil))
+		case "closed":
+			L.Push(lua.LBool(c.closed))
+		default:
+			L.Push(methods.RawGet(L.Get(2)))
+		}
+		return 1
+	}))
+	L.SetField(mt, "__eq", L.NewFunction(connEq))
+	L.SetField(mt, "__tostring", L.NewFunction(connString))
+	return mt
 }
 
 func decodeConn(L *lua.LState, data []byte) (lua.LValue, error) {
@@ -135,7 +140,7 @@ func (c *connObj) hold() {
 func (c *connObj) userdata() *lua.LUserData {
 	ud := c.w.L.NewUserData()
 	ud.Value = c
-	ud.Metatable = c.w.L.GetTypeMetatable(connTypeName)
+	ud.Metatable = c.w.typeMeta(connTypeName)
 	return ud
 }
 

@@ -154,13 +154,18 @@ var asyncResultMethods = map[string]lua.LGFunction{
 
 func init() {
 	onSetup(func(w *World) {
-		L := w.L
-		mt := L.NewTypeMetatable(poolTypeName)
-		L.SetField(mt, "__index", L.SetFuncs(L.NewTable(), poolMethods))
-		L.SetField(mt, "__tostring", L.NewFunction(poolString))
-		mt = L.NewTypeMetatable(asyncResultTypeName)
-		L.SetField(mt, "__index", L.SetFuncs(L.NewTable(), asyncResultMethods))
-		L.SetField(mt, "__tostring", L.NewFunction(asyncResultString))
+		w.lazyType(poolTypeName, func(L *lua.LState) *lua.LTable {
+			mt := L.NewTable()
+			L.SetField(mt, "__index", L.SetFuncs(L.NewTable(), poolMethods))
+			L.SetField(mt, "__tostring", L.NewFunction(poolString))
+			return mt
+		})
+		w.lazyType(asyncResultTypeName, func(L *lua.LState) *lua.LTable {
+			mt := L.NewTable()
+			L.SetField(mt, "__index", L.SetFuncs(L.NewTable(), asyncResultMethods))
+			L.SetField(mt, "__tostring", L.NewFunction(asyncResultString))
+			return mt
+		})
 		w.addModule("multiprocessing", map[string]lua.LGFunction{"Pool": newPool})
 	})
 }
@@ -269,7 +274,7 @@ func newPool(L *lua.LState) int {
 	w.pools = append(w.pools, p)
 	p.ud = L.NewUserData()
 	p.ud.Value = p
-	p.ud.Metatable = L.GetTypeMetatable(poolTypeName)
+	p.ud.Metatable = worldOf(L).typeMeta(poolTypeName)
 	// The workers are started when the pool is made: wait (boundedly)
 	// until each has read its start message, as a forked one would have
 	// it. Their initializers may still run.
@@ -904,7 +909,7 @@ func (p *pool) waitFor(cond func() bool, timeout time.Duration, quiet bool) bool
 func (c *poolCall) userdata(L *lua.LState) *lua.LUserData {
 	ud := L.NewUserData()
 	ud.Value = c
-	ud.Metatable = L.GetTypeMetatable(asyncResultTypeName)
+	ud.Metatable = worldOf(L).typeMeta(asyncResultTypeName)
 	return ud
 }
 

@@ -80,12 +80,13 @@ var arrayMethods = map[string]lua.LGFunction{
 
 func init() {
 	onSetup(func(w *World) {
-		L := w.L
-		mt := arenaType(w, valueTypeName, valueMethods, valueIndex, sharedString)
-		L.SetField(mt, "__newindex", L.NewFunction(valueNewIndex))
-		mt = arenaType(w, arrayTypeName, arrayMethods, arrayIndex, sharedString)
-		L.SetField(mt, "__newindex", L.NewFunction(arrayNewIndex))
-		L.SetField(mt, "__len", L.NewFunction(arrayLen))
+		arenaType(w, valueTypeName, valueMethods, valueIndex, sharedString, func(L *lua.LState, mt *lua.LTable) {
+			L.SetField(mt, "__newindex", L.NewFunction(valueNewIndex))
+		})
+		arenaType(w, arrayTypeName, arrayMethods, arrayIndex, sharedString, func(L *lua.LState, mt *lua.LTable) {
+			L.SetField(mt, "__newindex", L.NewFunction(arrayNewIndex))
+			L.SetField(mt, "__len", L.NewFunction(arrayLen))
+		})
 		w.addModule("multiprocessing", map[string]lua.LGFunction{
 			"Value": mpValue,
 			"Array": mpArray,

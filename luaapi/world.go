@@ -40,6 +40,7 @@ type World struct {
 	ctx      context.Context
 	pools    []closer // pools to clean up at exit
 	current  lua.LValue
+	types    map[string]func(L *lua.LState) *lua.LTable // see lazyType
 }
 
 // closer is something the end of the main program must shut down.
@@ -88,6 +89,31 @@ func NewWorld(o Options) *World {
 	}
 	w.builtins = collectBuiltins(L)
 	return w
+}
+
+// lazyType says how to make the metatable of a userdata type. It is made
+// the first time an object of the type is (typeMeta), not with every
+// state: a child that never touches a Queue does not pay for its
+// metatable.
+func (w *World) lazyType(name string, build func(L *lua.LState) *lua.LTable) {
+	if w.types == nil {
+		w.types = map[string]func(L *lua.LState) *lua.LTable{}
+	}
+	w.types[name] = build
+}
+
+// typeMeta is the metatable of a userdata type, made on first use.
+func (w *World) typeMeta(name string) *lua.LTable {
+	if mt, ok := w.L.GetTypeMetatable(name).(*lua.LTable); ok {
+		return mt
+	}
+	build, ok := w.types[name]
+	if !ok {
+		panic("luaapi: no userdata type " + name)
+	}
+	mt := build(w.L)
+	w.L.SetField(w.L.Get(lua.RegistryIndex), name, mt)
+	return mt
 }
 
 // Close releases the Lua state.
