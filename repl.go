@@ -356,6 +356,12 @@ func (r *repl) interrupt() {
 // leave does what the end of a script does: daemon children terminated,
 // the others waited for (saying so), and Ctrl-C terminates them.
 func (r *repl) leave() int {
+	// Ready for Ctrl-C before saying it can be pressed.
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	r.mu.Lock()
+	r.cancel, r.leaving = cancel, true
+	r.mu.Unlock()
 	var waiting []string
 	for _, c := range r.w.Children() {
 		if !c.Daemon && !c.PoolWorker {
@@ -369,11 +375,6 @@ func (r *repl) leave() int {
 		}
 		fmt.Fprintf(os.Stderr, "waiting for %d %s (%s); Ctrl-C terminates %s\n", n, what, strings.Join(waiting, ", "), them)
 	}
-	ctx, cancel := context.WithCancel(context.Background())
-	defer cancel()
-	r.mu.Lock()
-	r.cancel, r.leaving = cancel, true
-	r.mu.Unlock()
 	r.w.SetContext(ctx)
 	r.w.Shutdown()
 	if ctx.Err() != nil {
