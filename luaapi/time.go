@@ -68,8 +68,10 @@ func timeStrftime(L *lua.LState) int {
 	var t time.Time
 	if L.GetTop() >= 2 && L.Get(2) != lua.LNil {
 		s := float64(L.CheckNumber(2))
-		sec, frac := math.Modf(s)
-		t = time.Unix(int64(sec), int64(math.Round(frac*1e9)))
+		// To the nearest microsecond, as Python's datetime.fromtimestamp.
+		sec := math.Floor(s)
+		us := math.RoundToEven((s - sec) * 1e6)
+		t = time.Unix(int64(sec), int64(us)*1000)
 	} else {
 		t = time.Now()
 	}
