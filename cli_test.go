@@ -235,6 +235,9 @@ time.sleep(60)
 	if alive := waitGone(t, pids[2:], 5*time.Second); len(alive) > 0 {
 		t.Errorf("non-daemon child %v still running long after its work", alive)
 	}
+	// Nothing else of the tree is left either (the child kept ready for
+	// the next start reads end of file and leaves).
+	assertGroupGone(t, cmd.Process.Pid)
 }
 
 // TestCtrlC: SIGINT to the whole process group (as a terminal sends it)

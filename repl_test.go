@@ -118,6 +118,42 @@ func (tm *term) expect(want string, limit time.Duration) string {
 	}
 }
 
+// interruptPrompt presses Ctrl-C at a prompt and waits for a fresh one.
+// A Ctrl-C that lands in the instant between two lines, while the
+// terminal is back in its normal mode, is a SIGINT with nothing to stop,
+// and is lost as it would be for a person; it is pressed again then.
+func (tm *term) interruptPrompt() {
+	tm.t.Helper()
+	for i := 0; i < 5; i++ {
+		tm.send("\x03")
+		if strings.Contains(tm.waitFor("\n> ", 2*time.Second), "\n> ") {
+			return
+		}
+	}
+	tm.prompt()
+}
+
+// waitFor waits up to limit for want after what was seen, and returns
+// what is there (consuming up to want when it appeared).
+func (tm *term) waitFor(want string, limit time.Duration) string {
+	deadline := time.NewTimer(limit)
+	defer deadline.Stop()
+	for {
+		s := tm.text()[tm.seen:]
+		if i := strings.Index(s, want); i >= 0 {
+			tm.seen += i + len(want)
+			return s[:i+len(want)]
+		}
+		select {
+		case <-tm.more:
+		case <-tm.eof:
+			return s
+		case <-deadline.C:
+			return s
+		}
+	}
+}
+
 // prompt waits for a fresh prompt.
 func (tm *term) prompt() { tm.t.Helper(); tm.expect("\n> ", 10*time.Second) }
 
@@ -181,8 +217,7 @@ func TestREPLMultiLine(t *testing.T) {
 	// Ctrl-C in the middle of a chunk drops it.
 	tm.send("if true then\n")
 	tm.expect(">> ", 10*time.Second)
-	tm.send("\x03")
-	tm.prompt()
+	tm.interruptPrompt()
 	tm.line(`"after".."wards"`, `"afterwards"`)
 	tm.quit()
 	hist, err := os.ReadFile(filepath.Join(tm.home, "state", "procsh", "history"))
@@ -317,6 +352,10 @@ func TestREPLExitInterrupted(t *testing.T) {
 	tm.line(`d = mp.Process{target = function() print("d ".."ready") time.sleep(30) end, daemon = true}`, "")
 	tm.send("d:start()\n")
 	tm.expect("d ready", 10*time.Second)
+	// Press Ctrl-D at a fresh prompt: pressed while a line still runs
+	// (the terminal then in its normal mode), it is an end of file the
+	// line discipline swallows.
+	tm.line(`print("at the ".."prompt")`, "at the prompt")
 	tm.send("\x04")
 	tm.expect("waiting for 1 child process (Process-1); Ctrl-C terminates it", 10*time.Second)
 	tm.send("\x03")

@@ -18,10 +18,21 @@ var childRunners = map[byte]func(w *World, d *Decoder) int{}
 // exit code: 0, or 1 after an uncaught error (reported on stderr, headed
 // by the process's name and pid).
 func RunChild(m StartMessage, arena *runtime.Arena) int {
+	return PrepareChild(arena).RunStart(m)
+}
+
+// PrepareChild makes a child's World before its start message is known,
+// so that an idle child (runtime.Idle) is ready to run at once.
+func PrepareChild(arena *runtime.Arena) *World {
+	return NewWorld(Options{Arena: arena})
+}
+
+// RunStart runs a start message in a World made by PrepareChild.
+func (w *World) RunStart(m StartMessage) int {
 	self := m.Self
 	self.Pid = os.Getpid()
 	parent := m.Parent
-	w := NewWorld(Options{Self: self, Parent: &parent, Arena: arena})
+	w.Self, w.Parent = self, &parent
 	d, err := w.NewDecoder(m.Payload)
 	if err != nil {
 		fmt.Fprintf(os.Stderr, "procsh: %s (pid %d) could not read its start message: %v\n", self.Name, self.Pid, err)

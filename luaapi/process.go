@@ -340,9 +340,20 @@ func (p *process) spawn(msg StartMessage, extra ...*os.File) error {
 	if w.Arena != nil {
 		arena = w.Arena.File()
 	}
-	c, err := runtime.Spawn(runtime.SpawnOptions{Message: msg.encode(), Arena: arena, Daemon: p.daemon, ExtraFiles: extra})
+	var c *runtime.Child
+	var err error
+	if len(extra) == 0 && w.idle != nil && w.idle.Ready() {
+		c, err = w.idle.Deliver(msg.encode())
+		w.idle = nil
+	} else {
+		c, err = runtime.Spawn(runtime.SpawnOptions{Message: msg.encode(), Arena: arena, Daemon: p.daemon, ExtraFiles: extra})
+	}
 	if err != nil {
 		return err
+	}
+	if len(extra) == 0 && w.idle == nil {
+		// Ready for the next start; without one, it spawns as usual.
+		w.idle, _ = runtime.StartIdle(arena)
 	}
 	p.child = c
 	p.pid = c.Pid

@@ -73,6 +73,12 @@ func (w *World) traceback() string {
 // are terminated, daemon children terminated, then every other child
 // joined. If the wait is interrupted (Ctrl-C), the rest are terminated.
 func (w *World) Shutdown() {
+	for _, p := range w.activeChildren() {
+		if p.daemon && p.poolName == "" {
+			p.child.Terminate()
+		}
+	}
+	w.discardIdle()
 	for i := len(w.pools) - 1; i >= 0; i-- {
 		w.pools[i].shutdown()
 	}
@@ -96,6 +102,7 @@ func (w *World) Shutdown() {
 // TerminateChildren ends every child now: SIGTERM, then SIGKILL for any
 // still running after a moment.
 func (w *World) TerminateChildren() {
+	w.discardIdle()
 	kids := w.activeChildren()
 	for _, p := range kids {
 		p.child.Terminate()
@@ -104,6 +111,14 @@ func (w *World) TerminateChildren() {
 		p.child.Stop(500 * time.Millisecond)
 	}
 	w.children = nil
+}
+
+// discardIdle ends the child kept ready for the next start.
+func (w *World) discardIdle() {
+	if w.idle != nil {
+		w.idle.Discard()
+		w.idle = nil
+	}
 }
 
 // Exit ends the process with code after the cleanup of Shutdown.

@@ -41,6 +41,7 @@ type World struct {
 	pools    []closer // pools to clean up at exit
 	current  lua.LValue
 	types    map[string]func(L *lua.LState) *lua.LTable // see lazyType
+	idle     *runtime.Idle                              // a child ready for the next start, or nil
 }
 
 // closer is something the end of the main program must shut down.

@@ -9,10 +9,14 @@
 package worker
 
 import (
+	"errors"
 	"fmt"
 	"io"
 	"os"
+	goruntime "runtime"
 	"syscall"
+
+	"golang.org/x/sys/unix"
 
 	"procsh/luaapi"
 	"procsh/runtime"
@@ -32,37 +36,70 @@ func Main() int {
 	// that is still starting.
 	runtime.IgnoreInterrupts()
 	os.Unsetenv(runtime.WorkerEnv)
-	msg, err := readStart()
-	if err != nil {
+	if !isPipe(runtime.StartFD) {
 		fmt.Fprint(os.Stderr, byHand)
 		return 1
 	}
 	runtime.DeferTermination()
 	var arena *runtime.Arena
 	if f := os.NewFile(runtime.ArenaFD, "arena"); isMemfd(f) {
+		var err error
 		if arena, err = runtime.AttachArena(f); err != nil {
-			fmt.Fprintf(os.Stderr, "procsh: %s: %v\n", msg.Self.Name, err)
+			fmt.Fprintf(os.Stderr, "procsh: worker: %v\n", err)
 			return 1
 		}
+	}
+	// All of this, the Lua state included, is made before the start
+	// message arrives: an idle child (runtime.Idle) waits in readStart.
+	w := luaapi.PrepareChild(arena)
+	msg, err := readStart()
+	if err == errNoWork {
+		return 0 // an idle child whose parent ended or discarded it
+	}
+	if err != nil {
+		fmt.Fprintf(os.Stderr, "procsh: worker: %v\n", err)
+		return 1
 	}
 	if msg.Self.Daemon {
 		// A daemon never outlives its parent.
 		runtime.WatchParent(func() { syscall.Kill(os.Getpid(), syscall.SIGKILL) })
+	} else {
+		// A child started with the parent-death signal set (an idle
+		// child) that is not a daemon clears it: it outlives a killed
+		// parent, as in Python. The setting belongs to the main thread,
+		// which init locked this goroutine to.
+		unix.Prctl(unix.PR_SET_PDEATHSIG, 0, 0, 0, 0)
 	}
-	return luaapi.RunChild(msg, arena)
+	goruntime.UnlockOSThread()
+	return w.RunStart(msg)
 }
 
-// readStart reads the whole start message, if StartFD is a pipe.
-func readStart() (luaapi.StartMessage, error) {
-	var st syscall.Stat_t
-	if err := syscall.Fstat(runtime.StartFD, &st); err != nil || st.Mode&syscall.S_IFMT != syscall.S_IFIFO {
-		return luaapi.StartMessage{}, fmt.Errorf("no start pipe")
+// The parent-death signal is a setting of the main thread: keep main on
+// it (init functions run there, and a lock taken in init holds for main).
+func init() {
+	if Active() {
+		goruntime.LockOSThread()
 	}
+}
+
+var errNoWork = errors.New("the start pipe closed with no message")
+
+// isPipe says whether fd is an open pipe.
+func isPipe(fd int) bool {
+	var st syscall.Stat_t
+	return syscall.Fstat(fd, &st) == nil && st.Mode&syscall.S_IFMT == syscall.S_IFIFO
+}
+
+// readStart reads the whole start message from StartFD.
+func readStart() (luaapi.StartMessage, error) {
 	f := os.NewFile(runtime.StartFD, "start")
 	defer f.Close()
 	b, err := io.ReadAll(f)
 	if err != nil {
 		return luaapi.StartMessage{}, err
+	}
+	if len(b) == 0 {
+		return luaapi.StartMessage{}, errNoWork
 	}
 	return luaapi.DecodeStartMessage(b)
 }
