@@ -1,10 +1,13 @@
 // Package runtime is everything procsh does with processes, with no Lua
-// in it: spawning and reaping children (spawn.go), the signals a process
-// reacts to and the critical sections termination waits for (signals.go),
-// the watchdog that ends daemon children whose parent died (watchdog.go),
-// the shared-memory arena every process of a tree maps (arena.go) with its
-// futex-based primitives (futex_linux.go, mutex.go, cond.go) and the
-// synchronisation objects built on them.
+// in it: spawning and reaping children (spawn.go) and keeping one ready
+// (idle.go), the signals a process reacts to and the critical sections
+// termination waits for (signals.go), the watchdog that ends daemon
+// children whose parent died (watchdog.go), the shared-memory arena every
+// process of a tree maps (arena.go) with its futex-based primitives
+// (futex_linux.go, mutex.go, cond.go), the synchronisation objects built
+// on them (lock.go, semaphore.go, event.go, condition.go, barrier.go,
+// typecode.go), the message rings of queues and pipes (ring.go), and the
+// pool's frames and scheduler (pool.go).
 //
 // A child is this same binary re-executed in worker mode. It finds, at
 // fixed descriptors:
@@ -12,6 +15,7 @@
 //	3  StartFD     a pipe holding its start message, read to end of file
 //	4  ArenaFD     the tree's arena (a memfd)
 //	5  WatchdogFD  a pipe that reaches end of file when the parent dies
+//	6  a pool worker's task pipe, 7 its result pipe (pool.go)
 //
 // Nothing travels on the command line. The environment variable WorkerEnv
 // marks worker mode.
