@@ -15,6 +15,7 @@ import (
 	"os"
 	"os/signal"
 	"path/filepath"
+	"runtime/pprof"
 	"strings"
 
 	"procsh/luaapi"
@@ -147,6 +148,14 @@ func run() int {
 			c.repl = true
 		} else {
 			c.script = "-"
+		}
+	}
+	// PROCSH_CPUPROFILE=file writes a CPU profile of this (root) process,
+	// for `go tool pprof`.
+	if path := os.Getenv("PROCSH_CPUPROFILE"); path != "" {
+		if f, err := os.Create(path); err == nil {
+			pprof.StartCPUProfile(f)
+			defer pprof.StopCPUProfile()
 		}
 	}
 	size := c.arenaSize
