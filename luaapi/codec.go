@@ -225,6 +225,12 @@ func isIdentifier(s string) bool {
 	return true
 }
 
+// tagged appends a tag and a number.
+func (e *Encoder) tagged(tag byte, n uint64) {
+	e.body = append(e.body, tag)
+	e.body = binary.AppendUvarint(e.body, n)
+}
+
 func (e *Encoder) push(seg pathSeg) { e.path = append(e.path, seg) }
 func (e *Encoder) pop()             { e.path = e.path[:len(e.path)-1] }
 
@@ -296,8 +302,7 @@ func (e *Encoder) table(t *lua.LTable) error {
 		return e.builtinTable(name, t)
 	}
 	if n, seen := e.ref(t); seen {
-		e.body = append(e.body, tagRef)
-		e.body = binary.AppendUvarint(e.body, uint64(n))
+		e.tagged(tagRef, uint64(n))
 		return nil
 	}
 	if err := e.enter(); err != nil {
@@ -356,8 +361,7 @@ func (e *Encoder) builtinTable(name string, t *lua.LTable) error {
 	e.body = appendString(e.body, name)
 	if n, seen := e.ref(t); seen {
 		// A second sight: the receiver already has the fields.
-		e.body = append(e.body, tagRef)
-		e.body = binary.AppendUvarint(e.body, uint64(n))
+		e.tagged(tagRef, uint64(n))
 		return nil
 	}
 	e.body = append(e.body, tagTable)
@@ -398,8 +402,7 @@ func (e *Encoder) function(f *lua.LFunction) error {
 		return e.unsendable("cannot send a function whose chunk procsh did not compile")
 	}
 	if n, seen := e.ref(f); seen {
-		e.body = append(e.body, tagRef)
-		e.body = binary.AppendUvarint(e.body, uint64(n))
+		e.tagged(tagRef, uint64(n))
 		return nil
 	}
 	if err := e.enter(); err != nil {
@@ -415,8 +418,7 @@ func (e *Encoder) function(f *lua.LFunction) error {
 		e.chunkIx[loc.chunk] = ci
 		e.chunks = append(e.chunks, loc.chunk)
 	}
-	e.body = append(e.body, tagFunc)
-	e.body = binary.AppendUvarint(e.body, uint64(ci))
+	e.tagged(tagFunc, uint64(ci))
 	e.body = binary.AppendUvarint(e.body, uint64(len(loc.path)))
 	for _, i := range loc.path {
 		e.body = binary.AppendUvarint(e.body, uint64(i))
@@ -434,8 +436,7 @@ func (e *Encoder) function(f *lua.LFunction) error {
 	e.body = binary.AppendUvarint(e.body, uint64(len(f.Upvalues)))
 	for i, uv := range f.Upvalues {
 		if n, ok := e.upvals[uv]; ok {
-			e.body = append(e.body, tagUpRef)
-			e.body = binary.AppendUvarint(e.body, uint64(n))
+			e.tagged(tagUpRef, uint64(n))
 			continue
 		}
 		if e.upvals == nil {

@@ -4,16 +4,8 @@ local mp = require("multiprocessing")
 local time = require("time")
 local assert = require("assert")
 
-local function start(f, ...)
-  local p = mp.Process{target = f, args = table.pack(...)}
-  p:start()
-  return p
-end
-
-local function finish(p, what)
-  p:join(30)
-  assert.eq(p.exitcode, 0, what)
-end
+local procs = require("procs")
+local start, finish = procs.start, procs.finish
 
 local lock = mp.Lock()
 assert.eq(tostring(lock), "<Lock(owner=None)>")
