@@ -67,18 +67,28 @@ func argList(L *lua.LState, v lua.LValue, what string) []lua.LValue {
 	case *lua.LNilType:
 		return nil
 	case *lua.LTable:
-		n := t.Len()
-		if nv, ok := t.RawGetString("n").(lua.LNumber); ok {
-			n = int(nv)
-		}
-		out := make([]lua.LValue, n)
-		for i := range out {
-			out[i] = t.RawGetInt(i + 1)
-		}
-		return out
+		return tableArgs(t)
 	}
 	Raise(L, "TypeError", "%s: got a %s, want a table of arguments", what, v.Type().String())
 	return nil
+}
+
+// maxArgs bounds the n field of an argument list.
+const maxArgs = 1 << 20
+
+// tableArgs are the items of an argument list: up to its n field (as
+// table.pack makes, so that nils survive) when that is a whole number
+// from 0 to maxArgs, else up to its length.
+func tableArgs(t *lua.LTable) []lua.LValue {
+	n := t.Len()
+	if nv, ok := t.RawGetString("n").(lua.LNumber); ok && nv >= 0 && nv <= maxArgs && float64(nv) == math.Trunc(float64(nv)) {
+		n = int(nv)
+	}
+	out := make([]lua.LValue, n)
+	for i := range out {
+		out[i] = t.RawGetInt(i + 1)
+	}
+	return out
 }
 
 // isCallable says whether v can be called.

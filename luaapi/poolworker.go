@@ -404,13 +404,5 @@ func argListSafe(v lua.LValue) []lua.LValue {
 	if !ok {
 		return []lua.LValue{v}
 	}
-	n := t.Len()
-	if nv, ok := t.RawGetString("n").(lua.LNumber); ok {
-		n = int(nv)
-	}
-	out := make([]lua.LValue, n)
-	for i := range out {
-		out[i] = t.RawGetInt(i + 1)
-	}
-	return out
+	return tableArgs(t)
 }
