@@ -220,7 +220,7 @@ local mp = require("multiprocessing")
 local time = require("time")
 local d1 = mp.Process{daemon = true, target = function() time.sleep(60) end}
 local d2 = mp.Process{daemon = true, target = function() time.sleep(60) end}
-local n = mp.Process{target = function() time.sleep(0.5) end}
+local n = mp.Process{target = function() time.sleep(1.5) end}
 d1:start() d2:start() n:start()
 print("pids " .. d1.pid .. " " .. d2.pid .. " " .. n.pid)
 time.sleep(60)
@@ -228,9 +228,15 @@ time.sleep(60)
 	cmd, line := startProcsh(t, script, "pids ")
 	pids := pidsOf(t, line)
 	syscall.Kill(cmd.Process.Pid, syscall.SIGKILL)
-	cmd.Wait()
+	// Reap the parent only: cmd.Wait would also wait for the end of its
+	// stderr, which the non-daemon child holds open.
+	cmd.Process.Wait()
 	if alive := waitGone(t, pids[:2], 3*time.Second); len(alive) > 0 {
 		t.Errorf("daemon children %v outlived their parent killed by SIGKILL", alive)
+	}
+	// The non-daemon (started from the idle child) goes on with its work.
+	if !pidAlive(pids[2]) {
+		t.Errorf("non-daemon child %d died with its parent; as in Python, it should finish its work", pids[2])
 	}
 	if alive := waitGone(t, pids[2:], 5*time.Second); len(alive) > 0 {
 		t.Errorf("non-daemon child %v still running long after its work", alive)

@@ -12,11 +12,12 @@ import "os"
 // that moment, so the child still starts with the world as it is at
 // start().
 //
-// An idle child has PR_SET_PDEATHSIG set, as a daemon needs; a child that
-// learns from its message that it is not a daemon clears it (worker.Main),
-// so that, as in Python, non-daemon children outlive a killed parent. An
-// idle child whose parent dies reads end of file on its start pipe and
-// exits without a word.
+// An idle child does not know yet whether it will be a daemon, so it is
+// started without PR_SET_PDEATHSIG; a daemon sets it on reading its
+// message (worker.Main), and the watchdog pipe covers the moment before.
+// A non-daemon never has it, so that, as in Python, it outlives a killed
+// parent however soon that parent dies. An idle child whose parent dies
+// reads end of file on its start pipe and exits without a word.
 
 // Idle is a child waiting for its start message.
 type Idle struct {
@@ -26,7 +27,7 @@ type Idle struct {
 
 // StartIdle starts an idle child with the tree's arena.
 func StartIdle(arena *os.File) (*Idle, error) {
-	c, w, err := startChild(SpawnOptions{Arena: arena}, true)
+	c, w, err := startChild(SpawnOptions{Arena: arena}, false)
 	if err != nil {
 		return nil, err
 	}

@@ -61,21 +61,20 @@ func Main() int {
 		return 1
 	}
 	if msg.Self.Daemon {
-		// A daemon never outlives its parent.
+		// A daemon never outlives its parent. One started idle (see
+		// runtime.Idle) sets the parent-death signal now, on the main
+		// thread, to which init locked this goroutine: the setting is
+		// the thread's. The watchdog covers a parent that died before.
+		unix.Prctl(unix.PR_SET_PDEATHSIG, uintptr(syscall.SIGKILL), 0, 0, 0)
 		runtime.WatchParent(func() { syscall.Kill(os.Getpid(), syscall.SIGKILL) })
-	} else {
-		// A child started with the parent-death signal set (an idle
-		// child) that is not a daemon clears it: it outlives a killed
-		// parent, as in Python. The setting belongs to the main thread,
-		// which init locked this goroutine to.
-		unix.Prctl(unix.PR_SET_PDEATHSIG, 0, 0, 0, 0)
 	}
 	goruntime.UnlockOSThread()
 	return w.RunStart(msg)
 }
 
 // The parent-death signal is a setting of the main thread: keep main on
-// it (init functions run there, and a lock taken in init holds for main).
+// it until Main has set it (init functions run there, and a lock taken in
+// init holds for main).
 func init() {
 	if Active() {
 		goruntime.LockOSThread()
