@@ -1,0 +1,107 @@
+// AsyncResult: get, wait, ready, successful.
+
+package luaapi
+
+import (
+	"fmt"
+	"time"
+
+	lua "github.com/yuin/gopher-lua"
+)
+
+func (c *poolCall) userdata(L *lua.LState) *lua.LUserData {
+	ud := L.NewUserData()
+	ud.Value = c
+	ud.Metatable = worldOf(L).typeMeta(asyncResultTypeName)
+	return ud
+}
+
+// ready says whether the call is done and its callback has run.
+func (c *poolCall) ready() bool { return c.done && !c.cbPending }
+
+// get waits for the call (timeout: negative for no limit) and returns
+// its value, or raises its error.
+func (c *poolCall) get(L *lua.LState, timeout time.Duration) int {
+	if !c.p.waitFor(c.ready, timeout, false) {
+		Raise(L, "TimeoutError", "%s: no result within %g seconds", c.what, timeout.Seconds())
+	}
+	if c.firstErr != nil {
+		L.Error(c.firstErr, 0)
+	}
+	L.Push(c.value(L))
+	return 1
+}
+
+func asyncResultGet(L *lua.LState) int {
+	c := checkAsyncResult(L, 1)
+	timeout := toTimeout(L, argOrOption(L, optionsAt(L, 2), 2, "timeout"), "get: timeout")
+	return c.get(L, timeout)
+}
+
+func asyncResultWait(L *lua.LState) int {
+	c := checkAsyncResult(L, 1)
+	timeout := toTimeout(L, argOrOption(L, optionsAt(L, 2), 2, "timeout"), "wait: timeout")
+	c.p.waitFor(c.ready, timeout, false)
+	return 0
+}
+
+func asyncResultReady(L *lua.LState) int {
+	c := checkAsyncResult(L, 1)
+	c.p.pump(L)
+	L.Push(lua.LBool(c.ready()))
+	return 1
+}
+
+func asyncResultSuccessful(L *lua.LState) int {
+	c := checkAsyncResult(L, 1)
+	c.p.pump(L)
+	if !c.ready() {
+		Raise(L, "ValueError", "AsyncResult of %s is not ready", c.what)
+	}
+	L.Push(lua.LBool(c.firstErr == nil))
+	return 1
+}
+
+func asyncResultString(L *lua.LState) int {
+	c := checkAsyncResult(L, 1)
+	state := "pending"
+	if c.ready() {
+		state = "ready successful"
+		if c.firstErr != nil {
+			state = "ready failed"
+		}
+	}
+	L.Push(lua.LString(fmt.Sprintf("<AsyncResult %s %s>", c.what, state)))
+	return 1
+}
+
+// iterator is imap's: each step waits for the next result (in input
+// order, or in the order they finish) and returns its index and value,
+// raising the item's error if it failed.
+func (c *poolCall) iterator(L *lua.LState, unordered bool) *lua.LFunction {
+	next := 0
+	return L.NewFunction(func(L *lua.LState) int {
+		if next >= c.n {
+			c.p.pump(L)
+			return 0
+		}
+		var i int
+		if unordered {
+			c.p.waitFor(func() bool { return len(c.order) > next }, -1, false)
+			i = c.order[next]
+		} else {
+			i = next
+			c.p.waitFor(func() bool { return c.isSettled(i) }, -1, false)
+		}
+		next++
+		if e, ok := c.errs[i]; ok {
+			L.Error(e, 0)
+		}
+		L.Push(lua.LNumber(i + 1))
+		L.Push(c.results[i])
+		return 2
+	})
+}
+
+// isSettled says whether item i has its result or error.
+func (c *poolCall) isSettled(i int) bool { return c.settled[i] }

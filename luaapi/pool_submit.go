@@ -1,0 +1,259 @@
+// Pool: submitting work (map, starmap, imap, apply and the async forms).
+
+package luaapi
+
+import (
+	"encoding/binary"
+	"fmt"
+	"strings"
+
+	"procsh/runtime"
+
+	lua "github.com/yuin/gopher-lua"
+)
+
+// newCall starts a call of fn over n items, raising if fn cannot be
+// sent.
+func (p *pool) newCall(L *lua.LState, what string, fn lua.LValue, n int, mode byte) *poolCall {
+	p.checkRunning(L)
+	if !isCallable(L, fn) {
+		Raise(L, "TypeError", "%s: got a %s, want a function", what, fn.Type().String())
+	}
+	if p.broken != "" {
+		Raise(L, "WorkerLostError", "%s: %s", what, p.broken)
+	}
+	e := p.w.NewEncoder()
+	if err := e.Encode(fn, "function"); err != nil {
+		raiseSend(L, err)
+	}
+	p.nextCall++
+	c := &poolCall{p: p, id: p.nextCall, what: what, mode: mode, fn: e, n: n, remaining: n, settled: make([]bool, n)}
+	if strings.HasPrefix(what, "imap") || n == 1 {
+		c.results = make([]lua.LValue, n)
+	} else {
+		c.list = L.CreateTable(n, 0)
+	}
+	p.pending[c] = struct{}{}
+	return c
+}
+
+// submitItems splits items into tasks of chunksize and queues them. All
+// are encoded first: an item that cannot be sent fails the call before
+// anything runs, and the encoding does not compete with the workers.
+func (p *pool) submitItems(L *lua.LState, c *poolCall, items []lua.LValue, chunksize int) {
+	if c.n == 0 {
+		c.finish()
+		return
+	}
+	tasks := make([]*runtime.PoolTask, 0, (len(items)+chunksize-1)/chunksize)
+	for first := 0; first < len(items); first += chunksize {
+		count := min(chunksize, len(items)-first)
+		if c.mode == modeMap {
+			if packed, ok := packNumbers(items[first : first+count]); ok {
+				t := &poolTask{call: c, first: first, count: count, packed: packed}
+				tasks = append(tasks, &runtime.PoolTask{Frame: t.frame, Value: t})
+				continue
+			}
+		}
+		e := p.w.NewEncoder()
+		for i := first; i < first+count; i++ {
+			if c.mode == modeStar {
+				if _, ok := items[i].(*lua.LTable); !ok {
+					delete(p.pending, c)
+					Raise(L, "TypeError", "%s: item %d is a %s, want a table of arguments", c.what, i+1, items[i].Type().String())
+				}
+			}
+			if err := e.Encode(items[i], "item"); err != nil {
+				delete(p.pending, c)
+				e = p.w.NewEncoder()
+				raiseSend(L, e.Encode(items[i], fmt.Sprintf("list[%d]", i+1)))
+			}
+		}
+		t := &poolTask{call: c, first: first, count: count, items: e}
+		tasks = append(tasks, &runtime.PoolTask{Frame: t.frame, Value: t})
+	}
+	p.sched.Submit(tasks...)
+}
+
+// frame makes the task's frame for worker pw: the call's function if pw
+// has not got it, then the items.
+func (t *poolTask) frame(pw *runtime.PoolWorker) []byte {
+	wl := pw.Local.(*workerLocal)
+	c := t.call
+	var fb []byte
+	hasFn := !wl.hasFn(c.id)
+	if hasFn {
+		fe := *c.fn
+		fe.Known = wl.knows
+		fb = fe.Bytes()
+		wl.learn(c.fn.Chunks())
+		wl.addFn(c.id)
+	}
+	var ib []byte
+	if t.items != nil {
+		ie := *t.items
+		ie.Known = wl.knows
+		ib = ie.Bytes()
+		wl.learn(t.items.Chunks())
+	}
+	b := runtime.NewFrame(runtime.FrameTask, 25+len(fb)+len(ib)+len(t.packed))
+	b = binary.AppendUvarint(b, c.id)
+	b = binary.AppendUvarint(b, uint64(t.count))
+	if hasFn {
+		b = append(b, c.mode, 1)
+		b = binary.AppendUvarint(b, uint64(len(fb)))
+		b = append(b, fb...)
+	} else {
+		b = append(b, c.mode, 0)
+	}
+	if t.items != nil {
+		b = append(b, valuesCodec)
+		b = append(b, ib...)
+	} else {
+		b = append(b, valuesPacked)
+		b = append(b, t.packed...)
+	}
+	return runtime.SealFrame(b)
+}
+
+// chunksizeArg reads a chunksize: nil gives def.
+func chunksizeArg(L *lua.LState, n int, def int) int {
+	v := L.Get(n)
+	if v == lua.LNil {
+		return def
+	}
+	f, ok := v.(lua.LNumber)
+	if !ok {
+		Raise(L, "TypeError", "chunksize is a %s, want a number", v.Type().String())
+	}
+	if f < 1 || float64(f) != float64(int(f)) {
+		Raise(L, "ValueError", "Chunksize must be 1+, not %s", f.String())
+	}
+	return int(f)
+}
+
+// defaultChunksize is Python's rule: about four chunks per worker.
+func (p *pool) defaultChunksize(n int) int {
+	if n == 0 {
+		return 1
+	}
+	c, extra := n/(p.n*4), n%(p.n*4)
+	if extra != 0 {
+		c++
+	}
+	return c
+}
+
+// itemsArg reads the list of items at n.
+func itemsArg(L *lua.LState, n int, what string) []lua.LValue {
+	v := L.Get(n)
+	if _, ok := v.(*lua.LTable); !ok {
+		Raise(L, "TypeError", "%s: got a %s, want a list", what, v.Type().String())
+	}
+	return argList(L, v, what)
+}
+
+// callbackArg reads an optional callback.
+func callbackArg(L *lua.LState, n int, what string) lua.LValue {
+	v := L.Get(n)
+	if v != lua.LNil && !isCallable(L, v) {
+		Raise(L, "TypeError", "%s is a %s, want a function", what, v.Type().String())
+	}
+	return v
+}
+
+// startMap is map/starmap/map_async/starmap_async/imap: f, list,
+// chunksize, then (async forms) callback and error_callback.
+func startMap(L *lua.LState, what string, mode byte, async bool, defChunk int) *poolCall {
+	p := checkPool(L, 1)
+	fn := L.Get(2)
+	items := itemsArg(L, 3, what)
+	def := defChunk
+	if def == 0 {
+		def = p.defaultChunksize(len(items))
+	}
+	chunksize := chunksizeArg(L, 4, def)
+	var cb, eb lua.LValue = lua.LNil, lua.LNil
+	if async {
+		cb = callbackArg(L, 5, what+": callback")
+		eb = callbackArg(L, 6, what+": error_callback")
+	}
+	p.pump(L)
+	c := p.newCall(L, what, fn, len(items), mode)
+	c.callback, c.errback = cb, eb
+	p.submitItems(L, c, items, chunksize)
+	return c
+}
+
+func poolMap(L *lua.LState) int {
+	c := startMap(L, "map", modeMap, false, 0)
+	return c.get(L, -1)
+}
+
+func poolStarmap(L *lua.LState) int {
+	c := startMap(L, "starmap", modeStar, false, 0)
+	return c.get(L, -1)
+}
+
+func poolMapAsync(L *lua.LState) int {
+	L.Push(startMap(L, "map_async", modeMap, true, 0).userdata(L))
+	return 1
+}
+
+func poolStarmapAsync(L *lua.LState) int {
+	L.Push(startMap(L, "starmap_async", modeStar, true, 0).userdata(L))
+	return 1
+}
+
+func poolImap(L *lua.LState) int {
+	c := startMap(L, "imap", modeMap, false, 1)
+	L.Push(c.iterator(L, false))
+	return 1
+}
+
+func poolImapUnordered(L *lua.LState) int {
+	c := startMap(L, "imap_unordered", modeMap, false, 1)
+	L.Push(c.iterator(L, true))
+	return 1
+}
+
+// startApply is apply/apply_async: f, args, then (async) callback and
+// error_callback.
+func startApply(L *lua.LState, what string, async bool) *poolCall {
+	p := checkPool(L, 1)
+	fn := L.Get(2)
+	args := L.Get(3)
+	switch args.(type) {
+	case *lua.LNilType:
+		args = L.NewTable()
+	case *lua.LTable:
+	default:
+		Raise(L, "TypeError", "%s: args is a %s, want a table of arguments", what, args.Type().String())
+	}
+	var cb, eb lua.LValue = lua.LNil, lua.LNil
+	if async {
+		cb = callbackArg(L, 4, what+": callback")
+		eb = callbackArg(L, 5, what+": error_callback")
+	}
+	p.pump(L)
+	c := p.newCall(L, what, fn, 1, modeStar)
+	c.single = true
+	c.callback, c.errback = cb, eb
+	e := p.w.NewEncoder()
+	if err := e.Encode(args, "args"); err != nil {
+		delete(p.pending, c)
+		raiseSend(L, err)
+	}
+	t := &poolTask{call: c, count: 1, items: e}
+	p.sched.Submit(&runtime.PoolTask{Frame: t.frame, Value: t})
+	return c
+}
+
+func poolApply(L *lua.LState) int {
+	return startApply(L, "apply", false).get(L, -1)
+}
+
+func poolApplyAsync(L *lua.LState) int {
+	L.Push(startApply(L, "apply_async", true).userdata(L))
+	return 1
+}
