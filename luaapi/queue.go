@@ -42,6 +42,7 @@ type queueObj struct {
 	ring   *runtime.Ring
 	kind   queueKind
 	closed bool
+	feed   *feeder // this process's feeder for the ring, once looked up
 }
 
 func (q *queueObj) HandleType() string { return queueKindNames[q.kind] }
@@ -59,7 +60,7 @@ var queueMethods = map[string]lua.LGFunction{
 	"full":               queueFull,
 	"close":              queueClose,
 	"join_thread":        queueJoinThread,
-	"cancel_join_thread": queueJoinThread,
+	"cancel_join_thread": queueCancelJoinThread,
 }
 
 var joinableQueueMethods = map[string]lua.LGFunction{
@@ -280,8 +281,38 @@ func queuePut(L *lua.LState) int {
 	block, timeout := queueBlockArgs(L, 3, "Queue.put: timeout")
 	var buf [16]byte
 	head, body := encodeMessage(L, q.w, 2, &buf)
+	if q.fed() {
+		// An unbounded Queue: a put never waits (see feeder.go).
+		if q.feed == nil {
+			q.feed = q.w.feederFor(q.ring)
+		}
+		f := q.feed
+		if !f.busy() {
+			err := q.ring.PutParts(q.w.Context(), head, body, false, 0)
+			if err == nil {
+				return 0
+			}
+			if !errors.Is(err, runtime.ErrTimeout) {
+				raiseRing(L, q.w, err, q.HandleType()+".put", "Full")
+			}
+		}
+		f.add(append(append(make([]byte, 0, len(head)+len(body)), head...), body...))
+		return 0
+	}
 	if err := q.ring.PutParts(q.w.Context(), head, body, block, timeout); err != nil {
 		raiseRing(L, q.w, err, q.HandleType()+".put", "Full")
+	}
+	return 0
+}
+
+// fed says whether puts to q go through a feeder: a plain Queue with no
+// maxsize.
+func (q *queueObj) fed() bool { return q.kind == kindQueue && q.ring.Maxsize() == 0 }
+
+// pending is how many of this process's puts to q its feeder still holds.
+func (q *queueObj) pending() int {
+	if f := q.w.feederOf(q.ring); f != nil {
+		return f.count()
 	}
 	return 0
 }
@@ -329,13 +360,13 @@ func queueGetNowait(L *lua.LState) int {
 
 func queueQsize(L *lua.LState) int {
 	q := openQueue(L, "qsize")
-	L.Push(lua.LNumber(q.ring.Len()))
+	L.Push(lua.LNumber(q.ring.Len() + q.pending()))
 	return 1
 }
 
 func queueEmpty(L *lua.LState) int {
 	q := openQueue(L, "empty")
-	L.Push(lua.LBool(q.ring.Empty()))
+	L.Push(lua.LBool(q.ring.Empty() && q.pending() == 0))
 	return 1
 }
 
@@ -352,11 +383,26 @@ func queueClose(L *lua.LState) int {
 	return 0
 }
 
-// queueJoinThread is q:join_thread() and q:cancel_join_thread(): Python's
-// feeder thread has no counterpart here (a put is in the ring when it
-// returns), so there is nothing to wait for.
+// queueJoinThread is q:join_thread(): wait until this process's feeder has
+// placed every item put (see feeder.go).
 func queueJoinThread(L *lua.LState) int {
-	checkQueue(L, 1)
+	q := checkQueue(L, 1)
+	if f := q.w.feederOf(q.ring); f != nil {
+		if err := f.flush(q.w.Context()); err != nil {
+			q.w.interrupted()
+		}
+	}
+	return 0
+}
+
+// queueCancelJoinThread is q:cancel_join_thread(): at exit, this process
+// does not wait for its feeder; what it still holds is dropped.
+func queueCancelJoinThread(L *lua.LState) int {
+	q := checkQueue(L, 1)
+	f := q.w.feederFor(q.ring)
+	f.mu.Lock()
+	f.cancel = true
+	f.mu.Unlock()
 	return 0
 }
 

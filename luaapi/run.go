@@ -97,6 +97,7 @@ func (w *World) Shutdown() {
 		}
 	}
 	w.children = nil
+	w.flushFeeders()
 }
 
 // TerminateChildren ends every child now: SIGTERM, then SIGKILL for any

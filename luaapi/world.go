@@ -42,6 +42,8 @@ type World struct {
 	current  lua.LValue
 	types    map[string]func(L *lua.LState) *lua.LTable // see lazyType
 	idle     *runtime.Idle                              // a child ready for the next start, or nil
+	feedMu   sync.Mutex
+	feeders  map[uint64]*feeder // by ring offset, see feeder.go
 }
 
 // closer is something the end of the main program must shut down.
