@@ -31,7 +31,7 @@ local q2 = mp.Queue{ring_size = 4096}
 local p = procs.start(function()
   for i = 1, 50 do q2:put(item) end
 end)
-time.sleep(1.5)
+time.sleep(2.5)
 assert.truthy(p:is_alive(), "the producer waits for its items to be read")
 for i = 1, 50 do assert.eq(q2:get(true, 10), item) end
 procs.finish(p, "producer ended once its items were read")
