@@ -275,34 +275,44 @@ func queueBlockArgs(L *lua.LState, n int, what string) (bool, time.Duration) {
 // queuePut is q:put(v [, block [, timeout]]); Full when it cannot.
 func queuePut(L *lua.LState) int {
 	q := openQueue(L, "put")
+	checkPutValue(L)
+	block, timeout := queueBlockArgs(L, 3, "Queue.put: timeout")
+	q.put(L, q.HandleType()+".put", block, timeout)
+	return 0
+}
+
+// checkPutValue raises unless a value to put stands at 2.
+func checkPutValue(L *lua.LState) {
 	if L.GetTop() < 2 {
 		L.ArgError(2, "value expected")
 	}
-	block, timeout := queueBlockArgs(L, 3, "Queue.put: timeout")
+}
+
+// put encodes the value at 2 and puts it in the ring; what names the call
+// in errors. On an unbounded Queue a put never waits: what the ring cannot
+// take yet goes to this process's feeder (see feeder.go).
+func (q *queueObj) put(L *lua.LState, what string, block bool, timeout time.Duration) {
 	var buf [16]byte
 	head, body := encodeMessage(L, q.w, 2, &buf)
 	if q.fed() {
-		// An unbounded Queue: a put never waits (see feeder.go).
 		if q.feed == nil {
 			q.feed = q.w.feederFor(q.ring)
 		}
-		f := q.feed
-		if !f.busy() {
+		if !q.feed.busy() {
 			err := q.ring.PutParts(q.w.Context(), head, body, false, 0)
 			if err == nil {
-				return 0
+				return
 			}
 			if !errors.Is(err, runtime.ErrTimeout) {
-				raiseRing(L, q.w, err, q.HandleType()+".put", "Full")
+				raiseRing(L, q.w, err, what, "Full")
 			}
 		}
-		f.add(append(append(make([]byte, 0, len(head)+len(body)), head...), body...))
-		return 0
+		q.feed.add(append(append(make([]byte, 0, len(head)+len(body)), head...), body...))
+		return
 	}
 	if err := q.ring.PutParts(q.w.Context(), head, body, block, timeout); err != nil {
-		raiseRing(L, q.w, err, q.HandleType()+".put", "Full")
+		raiseRing(L, q.w, err, what, "Full")
 	}
-	return 0
 }
 
 // fed says whether puts to q go through a feeder: a plain Queue with no
@@ -317,17 +327,12 @@ func (q *queueObj) pending() int {
 	return 0
 }
 
-// queuePutNowait is q:put_nowait(v).
+// queuePutNowait is q:put_nowait(v): Full when a bounded queue has no
+// room (an unbounded one takes it, as Python's does).
 func queuePutNowait(L *lua.LState) int {
 	q := openQueue(L, "put_nowait")
-	if L.GetTop() < 2 {
-		L.ArgError(2, "value expected")
-	}
-	var buf [16]byte
-	head, body := encodeMessage(L, q.w, 2, &buf)
-	if err := q.ring.PutParts(q.w.Context(), head, body, false, 0); err != nil {
-		raiseRing(L, q.w, err, q.HandleType()+".put_nowait", "Full")
-	}
+	checkPutValue(L)
+	q.put(L, q.HandleType()+".put_nowait", false, 0)
 	return 0
 }
 
@@ -433,14 +438,8 @@ func queueJoin(L *lua.LState) int {
 // simpleQueuePut is sq:put(v): waits for room as long as it takes.
 func simpleQueuePut(L *lua.LState) int {
 	q := openQueue(L, "put")
-	if L.GetTop() < 2 {
-		L.ArgError(2, "value expected")
-	}
-	var buf [16]byte
-	head, body := encodeMessage(L, q.w, 2, &buf)
-	if err := q.ring.PutParts(q.w.Context(), head, body, true, -1); err != nil {
-		raiseRing(L, q.w, err, "SimpleQueue.put", "Full")
-	}
+	checkPutValue(L)
+	q.put(L, "SimpleQueue.put", true, -1)
 	return 0
 }
 

@@ -45,6 +45,12 @@ end)
 d:join(5)
 assert.eq(d.exitcode, 0, "ended without waiting for a reader")
 
+-- put_nowait on an unbounded Queue never raises Full either.
+local q4 = mp.Queue{ring_size = 4096}
+for i = 1, 20 do q4:put_nowait(item) end
+assert.eq(q4:qsize(), 20)
+for i = 1, 20 do assert.eq(q4:get(true, 5), item) end
+
 -- Bounded queues and JoinableQueue keep Python's blocking put.
 local b = mp.Queue(1)
 b:put(1)
