@@ -40,8 +40,10 @@ var ErrArenaFull = errors.New("shared-memory arena is full")
 //	64   the allocator's Mutex
 //	72   the output lock (a Mutex)
 //	80   registry high-water mark
+//	88   the process table's cursor (identity.go)
 //	128  heads of the small free lists, one per size class
 //	4096 the process registry: registrySlots slots of 64 bytes
+//	     the process table: procSlots slots of 16 bytes (identity.go)
 //
 // and the heap follows, from heapStart to the end of the file.
 //
@@ -73,11 +75,16 @@ type Arena struct {
 	// Cond.Wait in this process to save a trip to the allocator.
 	nodesMu sync.Mutex
 	nodes   []uint64
+
+	// me is this process's token and mySlot its slot in the process
+	// table (identity.go).
+	me     uint32
+	mySlot int
 }
 
 const (
 	arenaMagic   = 0x52414853434f5250 // "PROCSHAR", little-endian
-	arenaVersion = 1
+	arenaVersion = 2
 
 	hdrMagic      = 0
 	hdrVersion    = 8
@@ -87,6 +94,7 @@ const (
 	hdrAllocLock  = 64
 	hdrOutputLock = 72
 	hdrRegHigh    = 80
+	hdrProcCursor = 88
 	hdrClassHeads = 128
 
 	registryStart = 4096
@@ -94,7 +102,8 @@ const (
 	registrySlot  = 64
 	registryName  = registrySlot - 4 // bytes of name per slot
 
-	heapStart = registryStart + registrySlots*registrySlot // page-aligned
+	procTableStart = registryStart + registrySlots*registrySlot
+	heapStart      = procTableStart + procSlots*procSlotSize // page-aligned
 
 	blockHeader = 64 // bytes before every allocation
 	pageSize    = 4096
@@ -150,6 +159,11 @@ func NewArena(size int64) (*Arena, error) {
 	binary.LittleEndian.PutUint64(a.mem[hdrSize:], uint64(size))
 	*a.Uint64(hdrTop) = heapStart
 	atomic.StoreUint64(a.Uint64(hdrMagic), arenaMagic)
+	if err := a.claimIdentity(); err != nil {
+		a.unmap()
+		f.Close()
+		return nil, err
+	}
 	return a, nil
 }
 
@@ -176,12 +190,23 @@ func AttachArena(f *os.File) (*Arena, error) {
 		a.unmap()
 		return nil, fmt.Errorf("arena: got layout version %d, want %d (parent and child are different procsh builds)", v, arenaVersion)
 	}
+	if err := a.claimIdentity(); err != nil {
+		a.unmap()
+		return nil, err
+	}
 	return a, nil
 }
 
 func mapArena(f *os.File, size int64) (*Arena, error) {
 	mem, err := unix.Mmap(int(f.Fd()), 0, int(size), unix.PROT_READ|unix.PROT_WRITE, unix.MAP_SHARED)
 	if err != nil {
+		if errors.Is(err, unix.ENOMEM) {
+			// Under `ulimit -v` (RLIMIT_AS) the whole capacity counts,
+			// although the memfd is sparse.
+			return nil, fmt.Errorf("arena: cannot map %s of shared memory: %w (is the address space limited, as by ulimit -v?); "+
+				"ask for a smaller arena with the flag --arena-size or the environment variable PROCSH_ARENA_SIZE (e.g. PROCSH_ARENA_SIZE=256M)",
+				formatSize(size), err)
+		}
 		return nil, fmt.Errorf("arena: mmap of %s: %w", formatSize(size), err)
 	}
 	a := &Arena{f: f, mem: mem, size: size}
@@ -193,6 +218,7 @@ func mapArena(f *os.File, size int64) (*Arena, error) {
 }
 
 func (a *Arena) unmap() {
+	forgetArena(a)
 	if a.mem != nil {
 		unix.Munmap(a.mem)
 		a.mem = nil
@@ -243,6 +269,10 @@ func (a *Arena) Alloc(n int) (uint64, error) {
 	if need < 1<<minClassShift {
 		need = 1 << minClassShift
 	}
+	// Termination waits for the allocator (a process killed outright is
+	// survived too: see freeLarge).
+	EnterCritical()
+	defer LeaveCritical()
 	a.allocMu.Lock(nil, -1)
 	defer a.allocMu.Unlock()
 	if need <= 1<<maxClassShift {
@@ -354,6 +384,8 @@ func (a *Arena) Free(off uint64) {
 		return
 	}
 	blk := off - blockHeader
+	EnterCritical()
+	defer LeaveCritical()
 	a.allocMu.Lock(nil, -1)
 	defer a.allocMu.Unlock()
 	switch a.word64(blk + blkTag) {
@@ -373,6 +405,14 @@ func (a *Arena) Free(off uint64) {
 
 // freeLarge puts the block [blk, blk+size) back, merging it with free
 // neighbours and with the wilderness.
+//
+// A process may die at any instruction here (SIGKILL), and the next
+// process to take the allocator's Mutex carries on with what it left. So
+// every step leaves the list well formed: a block leaves the list (or the
+// wilderness grows) before any block grows over it, and a block joins the
+// list by the one store that links it, after its header is written. A cut
+// can leak a block; it can never leave two free blocks overlapping, or a
+// free block overlapping a used one.
 func (a *Arena) freeLarge(blk, size uint64) {
 	if size >= punchMin {
 		// Give the pages back now; the header page stays.
@@ -383,26 +423,42 @@ func (a *Arena) freeLarge(blk, size uint64) {
 	for next != 0 && next < blk {
 		prev, next = next, a.word64(next+blkNext)
 	}
-	if next != 0 && blk+size == next {
-		size += a.word64(next + blkSize)
-		next = a.word64(next + blkNext)
-	}
+	top := a.word64(hdrTop)
 	if prev != 0 && prev+a.word64(prev+blkSize) == blk {
-		blk = prev
-		size += a.word64(prev + blkSize)
-		// prev keeps its place in the list; find what precedes it again
-		// only if it has to leave the list below.
-		prev = a.largePrev(blk)
+		// Grow prev over blk (and next, when it follows blk).
+		total := a.word64(prev+blkSize) + size
+		if next != 0 && blk+size == next {
+			total += a.word64(next + blkSize)
+			a.setWord64(prev+blkNext, a.word64(next+blkNext)) // next leaves the list
+		}
+		if a.word64(prev+blkNext) == 0 && prev+total == top {
+			// prev now borders the wilderness: give it back.
+			a.setLargeNext(a.largePrev(prev), 0)
+			a.setWord64(hdrTop, prev)
+			return
+		}
+		a.setWord64(prev+blkSize, total)
+		return
 	}
-	if next == 0 && blk+size == a.word64(hdrTop) {
-		// The block borders the wilderness: give it back.
-		a.setLargeNext(prev, 0)
+	if next == 0 && blk+size == top {
 		a.setWord64(hdrTop, blk)
 		return
 	}
+	link := next
+	if next != 0 && blk+size == next {
+		// blk takes next's place in the list, grown over it.
+		nsize, nnext := a.word64(next+blkSize), a.word64(next+blkNext)
+		if nnext == 0 && next+nsize == top {
+			a.setLargeNext(prev, 0)
+			a.setWord64(hdrTop, blk)
+			return
+		}
+		size += nsize
+		link = nnext
+	}
 	a.setWord64(blk+blkSize, size)
 	a.setWord64(blk+blkTag, tagLargeFree)
-	a.setWord64(blk+blkNext, next)
+	a.setWord64(blk+blkNext, link)
 	a.setLargeNext(prev, blk)
 }
 

@@ -7,8 +7,6 @@ import (
 	goruntime "runtime"
 	"sync/atomic"
 	"time"
-
-	"golang.org/x/sys/unix"
 )
 
 // Cond is a condition variable in the arena, used together with a Mutex by
@@ -16,17 +14,17 @@ import (
 //
 // Algorithm: a FIFO queue of waiter nodes, as CPython's
 // threading.Condition keeps a deque of per-waiter locks. Each waiter owns a
-// node in the arena: a futex word (0 waiting, 1 signalled), its pid, and
-// the links of a doubly linked list whose head and tail are the Cond. The
-// queue is protected by the Mutex the Cond is used with: Wait and Notify
-// must both be called with that Mutex held.
+// node in the arena: a futex word (0 waiting, 1 signalled), its process's
+// token (identity.go), and the link to the next node of a singly linked
+// list whose head is the Cond. The queue is protected by the Mutex the
+// Cond is used with: Wait and Notify must both be called with that Mutex
+// held.
 //
-//	Wait:   enqueue my node (word = 0); unlock m;
+//	Wait:   append my node (word = 0); unlock m;
 //	        sleep while word == 0 (FUTEX_WAIT on the word, in slices);
-//	        lock m; if word == 0 I timed out or was cancelled: dequeue
-//	        my node myself.
-//	Notify: dequeue up to n nodes from the head; for each, word = 1 and
-//	        FUTEX_WAKE on its word.
+//	        lock m; take my node out of the queue if it is still there.
+//	Notify: for up to n nodes from the head: word = 1, FUTEX_WAKE on the
+//	        word, then take the node out of the queue.
 //
 // Why no wake-up is lost: a waiter is in the queue from the moment it
 // enqueues, still holding m, so any Notify that runs after the waiter
@@ -36,15 +34,26 @@ import (
 // between "unlock m" and "sleep" makes the sleep return at once.
 //
 // Why Notify(n) wakes at most n, and only waiters present at the call:
-// each signalled node is dequeued by the Notify that signals it, so no
+// each signalled node leaves the queue in the Notify that signals it, so no
 // node is signalled twice; a waiter that arrives later enqueues behind,
-// and a waiter that gives up dequeues itself under m, so a later Notify
-// never spends a wake-up on it. A waiter whose timeout and signal cross
-// reports that it was woken (the signal is not lost).
+// and a waiter that gives up leaves the queue itself under m, so a later
+// Notify never spends a wake-up on it. A waiter whose timeout and signal
+// cross reports that it was woken (the signal is not lost).
 //
-// A node whose process died while waiting (it can never dequeue itself) is
+// Death at any instruction. The Mutex is recovered from a holder that
+// died, and the next holder carries on with the queue as it was left, so
+// every change to the queue is a single store: a node joins by the store
+// that links it from the last node (or the head), and leaves by the store
+// that links its predecessor past it. Nothing else (no tail pointer, no
+// back links) has to agree with those links, so there is nothing to
+// repair. Leaving is idempotent: a node that is not in the queue is not
+// found. A Notify that dies after signalling a node but before taking it
+// out leaves it to its waiter, which takes itself out; one that dies
+// before signalling leaves the node queued for the next Notify. A node
+// whose process died while waiting (it can never leave by itself) is
 // skipped and freed by the Notify that finds it, so it does not swallow a
-// wake-up meant for a live waiter.
+// wake-up meant for a live waiter; a dead process is one the process table
+// says is dead, a zombie not yet reaped included.
 //
 // Nodes are allocated from the arena on a process's first concurrent Wait
 // and then reused from a per-process cache.
@@ -55,14 +64,12 @@ type Cond struct {
 
 const (
 	condHead = 0
-	condTail = 8
-	condSize = 16
+	condSize = 16 // the second word is unused
 
-	nodeWord = 0
-	nodePid  = 4
-	nodePrev = 8
-	nodeNext = 16
-	nodeSize = 24
+	nodeWord  = 0
+	nodeToken = 4
+	nodeNext  = 8
+	nodeSize  = 16
 )
 
 // NewCond allocates a Cond in the arena.
@@ -99,16 +106,16 @@ func (c *Cond) Wait(m *Mutex, ctx context.Context, timeout time.Duration) (woken
 	}
 	word := c.a.Uint32(node + nodeWord)
 	atomic.StoreUint32(word, 0)
-	atomic.StoreUint32(c.a.Uint32(node+nodePid), myPid)
+	atomic.StoreUint32(c.a.Uint32(node+nodeToken), c.a.me)
+	c.setU64(node+nodeNext, 0)
 	c.enqueue(node)
 	m.Unlock()
 
 	err = c.sleep(word, ctx, timeout)
 
 	m.Lock(nil, -1)
-	if atomic.LoadUint32(word) == 0 {
-		c.remove(node)
-	} else {
+	c.remove(node) // gone already, unless we gave up or a notifier died
+	if atomic.LoadUint32(word) != 0 {
 		err = nil // notified: the signal counts even if the timeout crossed it
 	}
 	c.a.putNode(node)
@@ -175,15 +182,15 @@ func (c *Cond) Notify(n int) int {
 		if node == 0 {
 			break
 		}
-		c.remove(node)
-		pid := int(atomic.LoadUint32(c.a.Uint32(node + nodePid)))
-		if pid != int(myPid) && unix.Kill(pid, 0) == unix.ESRCH {
+		if !c.a.Alive(atomic.LoadUint32(c.a.Uint32(node + nodeToken))) {
+			c.setU64(c.off+condHead, c.u64(node+nodeNext))
 			c.a.Free(node) // its waiter died waiting
 			continue
 		}
 		word := c.a.Uint32(node + nodeWord)
 		atomic.StoreUint32(word, 1)
 		futexWake(word, 1)
+		c.setU64(c.off+condHead, c.u64(node+nodeNext))
 		woken++
 	}
 	return woken
@@ -200,32 +207,25 @@ func (c *Cond) Waiting() bool { return c.u64(c.off+condHead) != 0 }
 func (c *Cond) u64(off uint64) uint64       { return atomic.LoadUint64(c.a.Uint64(off)) }
 func (c *Cond) setU64(off uint64, v uint64) { atomic.StoreUint64(c.a.Uint64(off), v) }
 
+// enqueue links node, whose next is 0, after the last node.
 func (c *Cond) enqueue(node uint64) {
-	tail := c.u64(c.off + condTail)
-	c.setU64(node+nodePrev, tail)
-	c.setU64(node+nodeNext, 0)
-	if tail == 0 {
-		c.setU64(c.off+condHead, node)
-	} else {
-		c.setU64(tail+nodeNext, node)
+	at := c.off + condHead
+	for n := c.u64(at); n != 0; n = c.u64(at) {
+		at = n + nodeNext
 	}
-	c.setU64(c.off+condTail, node)
+	c.setU64(at, node)
 }
 
+// remove unlinks node if it is in the queue.
 func (c *Cond) remove(node uint64) {
-	prev, next := c.u64(node+nodePrev), c.u64(node+nodeNext)
-	if prev == 0 {
-		c.setU64(c.off+condHead, next)
-	} else {
-		c.setU64(prev+nodeNext, next)
+	at := c.off + condHead
+	for n := c.u64(at); n != 0; n = c.u64(at) {
+		if n == node {
+			c.setU64(at, c.u64(node+nodeNext))
+			return
+		}
+		at = n + nodeNext
 	}
-	if next == 0 {
-		c.setU64(c.off+condTail, prev)
-	} else {
-		c.setU64(next+nodePrev, prev)
-	}
-	c.setU64(node+nodePrev, 0)
-	c.setU64(node+nodeNext, 0)
 }
 
 // getNode returns a waiter node from this process's cache, or a new one.

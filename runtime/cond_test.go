@@ -3,6 +3,7 @@ package runtime
 import (
 	"context"
 	"errors"
+	"os"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -65,7 +66,7 @@ func TestCondTimeoutLeavesQueue(t *testing.T) {
 	if woken || !errors.Is(err, ErrTimeout) || el < 80*time.Millisecond || el > 2*time.Second {
 		t.Errorf("Wait(100ms) = %v, %v after %v, want false, %v after 80ms–2s", woken, err, el, ErrTimeout)
 	}
-	if m.Owner() != int(myPid) {
+	if m.Owner() != os.Getpid() {
 		t.Errorf("after a timed-out Wait the Mutex is held by %d, want this process", m.Owner())
 	}
 	// The timed-out waiter left the queue: a later Notify finds nobody.

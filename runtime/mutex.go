@@ -4,7 +4,6 @@
 package runtime
 
 import (
-	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -12,8 +11,6 @@ import (
 	"strconv"
 	"sync/atomic"
 	"time"
-
-	"golang.org/x/sys/unix"
 )
 
 // Errors of the synchronisation primitives. The Lua layer maps them to
@@ -65,21 +62,25 @@ const waitSlice = 100 * time.Millisecond
 // there were waiters. Unlock uses an exchange rather than the paper's
 // atomic decrement, as glibc's lll_unlock does; the effect is the same.
 //
-// Where the paper stores 1 for "locked", we store the holder's pid, and 2
-// becomes pid|mutexWaiters. The word so says at every instant who holds the
-// lock: there is no window, between taking the lock and recording the
-// holder, in which a holder that dies could not be identified, and the
-// recovery of a dead holder's lock is a single compare-and-swap of the
-// same word (from the dead pid to the recoverer's), so exactly one waiter
-// wins it. Linux pids are below 2^22, leaving the top bit free.
+// Where the paper stores 1 for "locked", we store the holder's token (its
+// identity in the arena's process table, which no other process can take
+// over: see identity.go), and 2 becomes token|mutexWaiters. The word so
+// says at every instant who holds the lock: there is no window, between
+// taking the lock and recording the holder, in which a holder that dies
+// could not be identified, and the recovery of a dead holder's lock is a
+// single compare-and-swap of the same word (from the dead token to the
+// recoverer's), so exactly one process wins it. Tokens are below 2^31,
+// leaving the top bit free.
 //
-// Owner death: a waiter sleeps at most waitSlice at a time. From the moment
-// it has waited waitSlice it checks, at every slice, whether the holder is
-// still alive (kill(pid, 0), and /proc/<pid>/stat for a zombie not yet
-// reaped). If it is not, the waiter takes the lock over, calls OnOwnerDied,
-// and returns as if it had acquired the lock normally. The data the lock
-// protected may be half-updated: that is the caller's business, as with
-// POSIX robust mutexes.
+// Owner death: every call that finds the lock held looks whether the
+// holder still lives (Arena.Alive) before it first sleeps, and then at
+// every waitSlice, so recovery does not depend on how long one call waits:
+// TryLock and a loop of short timed waits recover a dead holder's lock as
+// surely as one long wait does. A process that finds the holder dead takes
+// the lock over, calls OnOwnerDied, and returns as if it had acquired the
+// lock normally. The data the lock protected may be half-updated: that is
+// the caller's business, as with POSIX robust mutexes; LockRecover tells
+// the caller that it happened.
 //
 // Layout: the state word at Offset, and a reserved word after it (8 bytes
 // in all).
@@ -94,9 +95,6 @@ const (
 	mutexWaiters = 1 << 31
 	mutexSize    = 8
 )
-
-// myPid is this process's pid as the lock words record it.
-var myPid = uint32(os.Getpid())
 
 // NewMutex allocates an unlocked Mutex in the arena.
 func (a *Arena) NewMutex() (*Mutex, error) {
@@ -119,20 +117,52 @@ func (m *Mutex) Offset() uint64 { return m.off }
 // Free gives the Mutex's memory back to the arena. Nobody may use it after.
 func (m *Mutex) Free() { m.a.Free(m.off) }
 
-// TryLock takes the Mutex if it is free, without waiting.
+// TryLock takes the Mutex if it is free, or if its holder died, without
+// waiting.
 func (m *Mutex) TryLock() bool {
-	return atomic.CompareAndSwapUint32(m.state, 0, myPid)
+	if m.tryCAS() {
+		return true
+	}
+	ok, _ := m.recoverDead(atomic.LoadUint32(m.state))
+	return ok
+}
+
+// tryCAS takes the Mutex if it is free: one compare-and-swap, for fast
+// paths that fall back to Lock.
+func (m *Mutex) tryCAS() bool {
+	return atomic.CompareAndSwapUint32(m.state, 0, m.a.me)
+}
+
+// recoverDead takes the Mutex over when c, a value of its word, names a
+// holder that died. It reports whether it took the Mutex, and retry when
+// the word changed under it (look again).
+func (m *Mutex) recoverDead(c uint32) (ok, retry bool) {
+	owner := c &^ mutexWaiters
+	if owner == 0 || owner == m.a.me || m.a.Alive(owner) {
+		return false, false
+	}
+	if !atomic.CompareAndSwapUint32(m.state, c, m.a.me|mutexWaiters) {
+		return false, true
+	}
+	if hook := OnOwnerDied; hook != nil {
+		pid, name := m.a.TokenName(owner)
+		hook(pid, name, m.what)
+	}
+	return true, false
 }
 
 // Locked reports whether some process holds the Mutex.
 func (m *Mutex) Locked() bool { return atomic.LoadUint32(m.state) != 0 }
 
 // Owner returns the pid of the process holding the Mutex, or 0.
-func (m *Mutex) Owner() int { return int(atomic.LoadUint32(m.state) &^ mutexWaiters) }
+func (m *Mutex) Owner() int { return m.a.TokenPid(m.Holder()) }
+
+// Holder returns the token of the process holding the Mutex, or 0.
+func (m *Mutex) Holder() uint32 { return atomic.LoadUint32(m.state) &^ mutexWaiters }
 
 // ownedByMe reports whether this process holds the Mutex.
 func (m *Mutex) ownedByMe() bool {
-	return atomic.LoadUint32(m.state)&^mutexWaiters == myPid
+	return atomic.LoadUint32(m.state)&^mutexWaiters == m.a.me
 }
 
 // Lock takes the Mutex, waiting at most timeout (timeout < 0: for as long
@@ -140,15 +170,37 @@ func (m *Mutex) ownedByMe() bool {
 // ErrTimeout, or ctx.Err() when ctx (which may be nil) is cancelled first.
 // A holder that died is replaced as described on Mutex.
 func (m *Mutex) Lock(ctx context.Context, timeout time.Duration) error {
-	if atomic.CompareAndSwapUint32(m.state, 0, myPid) {
+	if m.tryCAS() {
 		return nil
+	}
+	_, err := m.lockSlow(ctx, timeout)
+	return err
+}
+
+// LockRecover is Lock that also reports whether the Mutex was taken over
+// from a holder that died, so the caller can repair what it protects.
+func (m *Mutex) LockRecover(ctx context.Context, timeout time.Duration) (recovered bool, err error) {
+	if m.tryCAS() {
+		return false, nil
 	}
 	return m.lockSlow(ctx, timeout)
 }
 
-func (m *Mutex) lockSlow(ctx context.Context, timeout time.Duration) error {
+func (m *Mutex) lockSlow(ctx context.Context, timeout time.Duration) (recovered bool, err error) {
+	me := m.a.me
 	if timeout == 0 {
-		return ErrTimeout
+		for {
+			if m.tryCAS() {
+				return false, nil
+			}
+			ok, retry := m.recoverDead(atomic.LoadUint32(m.state))
+			if ok {
+				return true, nil
+			}
+			if !retry {
+				return false, ErrTimeout
+			}
+		}
 	}
 	// Spin a little first where another CPU can release the lock: a
 	// critical section is often shorter than a futex sleep and wake-up
@@ -157,14 +209,14 @@ func (m *Mutex) lockSlow(ctx context.Context, timeout time.Duration) error {
 	// a sleeper that wakes to find it held marks the word again.
 	if spinCPUs {
 		for range mutexSpin {
-			if atomic.LoadUint32(m.state) == 0 && atomic.CompareAndSwapUint32(m.state, 0, myPid) {
-				return nil
+			if atomic.LoadUint32(m.state) == 0 && atomic.CompareAndSwapUint32(m.state, 0, me) {
+				return false, nil
 			}
 		}
 	}
 	if ctx != nil {
 		if err := ctx.Err(); err != nil {
-			return err
+			return false, err
 		}
 		// Wake the sleepers on this word when ctx is cancelled; the others
 		// go back to sleep.
@@ -176,14 +228,14 @@ func (m *Mutex) lockSlow(ctx context.Context, timeout time.Duration) error {
 	if timeout > 0 {
 		deadline = start.Add(timeout)
 	}
-	nextCheck := start.Add(waitSlice)
+	nextCheck := start // look at the holder before the first sleep
 	for {
 		c := atomic.LoadUint32(m.state)
 		if c == 0 {
 			// Taken over after a wait: others may still sleep, so keep
 			// the waiters mark (mutex3's "c = xchg(val, 2)").
-			if atomic.CompareAndSwapUint32(m.state, 0, myPid|mutexWaiters) {
-				return nil
+			if atomic.CompareAndSwapUint32(m.state, 0, me|mutexWaiters) {
+				return false, nil
 			}
 			continue
 		}
@@ -196,23 +248,21 @@ func (m *Mutex) lockSlow(ctx context.Context, timeout time.Duration) error {
 		now := time.Now()
 		if ctx != nil && ctx.Err() != nil {
 			m.passWake()
-			return ctx.Err()
-		}
-		if timeout > 0 && !now.Before(deadline) {
-			m.passWake()
-			return ErrTimeout
+			return false, ctx.Err()
 		}
 		if !now.Before(nextCheck) {
 			nextCheck = now.Add(waitSlice)
-			if owner := c &^ mutexWaiters; owner != myPid && !processAlive(int(owner)) {
-				if atomic.CompareAndSwapUint32(m.state, c, myPid|mutexWaiters) {
-					if hook := OnOwnerDied; hook != nil {
-						hook(int(owner), m.a.ProcessName(int(owner)), m.what)
-					}
-					return nil
-				}
+			ok, retry := m.recoverDead(c)
+			if ok {
+				return true, nil
+			}
+			if retry {
 				continue
 			}
+		}
+		if timeout > 0 && !now.Before(deadline) {
+			m.passWake()
+			return false, ErrTimeout
 		}
 		sleep := nextCheck.Sub(now)
 		if timeout > 0 {
@@ -225,7 +275,7 @@ func (m *Mutex) lockSlow(ctx context.Context, timeout time.Duration) error {
 // passWake is called by a waiter that gives up. It may have consumed the
 // wake an Unlock meant for the next waiter; pass it on.
 func (m *Mutex) passWake() {
-	if atomic.LoadUint32(m.state) != myPid {
+	if atomic.LoadUint32(m.state) != m.a.me {
 		futexWake(m.state, 1)
 	}
 }
@@ -241,34 +291,4 @@ func (m *Mutex) Unlock() error {
 		futexWake(m.state, 1)
 	}
 	return nil
-}
-
-// processAlive reports whether pid names a running process: kill(pid, 0)
-// does not fail with ESRCH and /proc does not show it as a zombie (a child
-// killed but not yet reaped by its parent) or dead.
-func processAlive(pid int) bool {
-	if pid <= 0 {
-		return true // unknown: never recover on a guess
-	}
-	if uint32(pid) == myPid {
-		return true
-	}
-	if err := unix.Kill(pid, 0); err == unix.ESRCH {
-		return false
-	}
-	stat, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/stat")
-	if err != nil {
-		return !os.IsNotExist(err)
-	}
-	// pid (comm) S ...: comm may hold spaces and parentheses, so find the
-	// last ')'.
-	i := bytes.LastIndexByte(stat, ')')
-	if i < 0 || i+2 >= len(stat) {
-		return true
-	}
-	switch stat[i+2] {
-	case 'Z', 'X', 'x':
-		return false
-	}
-	return true
 }

@@ -117,7 +117,7 @@ func TestMutexOwnerDied(t *testing.T) {
 	defer a.UnregisterProcess(p.Pid)
 
 	eventually(t, 5*time.Second, "the child to hold the lock and die", func() bool {
-		return m.Owner() == p.Pid && !processAlive(p.Pid)
+		return m.Owner() == p.Pid && !a.Alive(m.Holder())
 	})
 	start := time.Now()
 	if err := m.Lock(nil, 5*time.Second); err != nil {

@@ -543,7 +543,7 @@ func (r *Ring) putStream(ctx context.Context, msg parts, timeout time.Duration) 
 		}
 	}
 	defer r.wmu.Unlock()
-	id := uint64(myPid)<<32 | uint64(streamSeq.Add(1))
+	id := uint64(r.a.me)<<32 | uint64(streamSeq.Add(1))
 	chunk := int(r.maxFrame-pieceHeader) &^ 7
 	var ph [16]byte
 	binary.LittleEndian.PutUint64(ph[0:], id)
@@ -762,13 +762,13 @@ func (r *Ring) readLocked(ctx context.Context) ([]byte, error) {
 // timeout does not apply: the message has started arriving.
 func (r *Ring) awaitPiece(ctx context.Context, stream uint64) error {
 	dl := deadline{forever: true}
-	pid := int(stream >> 32)
+	tok := uint32(stream >> 32)
 	return r.await(ctx, r.dataSeq, r.rwaiting, &dl, func() bool {
 		return atomic.LoadUint64(r.widx) != atomic.LoadUint64(r.ridx)
 	}, func() error {
 		// Look at the stream in progress before the write index: a
 		// writer publishes its last piece before it clears the stream.
-		if atomic.LoadUint64(r.active) == stream && processAlive(pid) {
+		if atomic.LoadUint64(r.active) == stream && r.a.Alive(tok) {
 			return nil
 		}
 		if atomic.LoadUint64(r.widx) != atomic.LoadUint64(r.ridx) {
@@ -927,17 +927,17 @@ func (r *Ring) holderOverflow(side RingSide) *uint32 {
 func (r *Ring) Hold(side RingSide) {
 	for i := range holderSlots {
 		s := r.holderSlot(side, i)
-		if v := atomic.LoadUint64(s); v>>32 != 0 && atomic.CompareAndSwapUint64(s, v, uint64(myPid)) {
+		if v := atomic.LoadUint64(s); v>>32 != 0 && atomic.CompareAndSwapUint64(s, v, uint64(r.a.me)) {
 			return
 		}
 	}
-	r.claimSlot(side, uint64(myPid))
+	r.claimSlot(side, uint64(r.a.me))
 }
 
 // Send records a handle to side in flight to another process, which holds
 // the end open for pendingLife seconds or until it is received.
 func (r *Ring) Send(side RingSide) {
-	r.claimSlot(side, uint64(time.Now().Unix()+pendingLife)<<32|uint64(myPid))
+	r.claimSlot(side, uint64(time.Now().Unix()+pendingLife)<<32|uint64(r.a.me))
 }
 
 func (r *Ring) claimSlot(side RingSide, v uint64) {
@@ -955,7 +955,7 @@ func (r *Ring) claimSlot(side RingSide, v uint64) {
 func (r *Ring) Drop(side RingSide) {
 	for i := range holderSlots {
 		s := r.holderSlot(side, i)
-		if atomic.LoadUint64(s) == uint64(myPid) && atomic.CompareAndSwapUint64(s, uint64(myPid), 0) {
+		if atomic.LoadUint64(s) == uint64(r.a.me) && atomic.CompareAndSwapUint64(s, uint64(r.a.me), 0) {
 			break
 		}
 	}
@@ -1001,7 +1001,7 @@ func (r *Ring) sideGone(side RingSide) bool {
 				return false
 			}
 			atomic.CompareAndSwapUint64(s, v, 0) // expired in flight
-		case processAlive(int(v)):
+		case r.a.Alive(uint32(v)):
 			return false
 		default:
 			atomic.CompareAndSwapUint64(s, v, 0) // its holder died

@@ -3,6 +3,7 @@ package runtime
 import (
 	"context"
 	"errors"
+	"os"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -246,8 +247,8 @@ func TestCondition(t *testing.T) {
 	if el := time.Since(start); woken || err != nil || el < 80*time.Millisecond || el > 2*time.Second {
 		t.Errorf("Wait(100ms) = %v, %v after %v, want false, nil after 80ms–2s", woken, err, el)
 	}
-	if r := c.Lock().(*RLock); r.Count() != 2 || r.Owner() != int(myPid) {
-		t.Errorf("after Wait: RLock count, owner = %d, %d, want 2, %d", r.Count(), r.Owner(), myPid)
+	if r := c.Lock().(*RLock); r.Count() != 2 || r.Owner() != os.Getpid() {
+		t.Errorf("after Wait: RLock count, owner = %d, %d, want 2, %d", r.Count(), r.Owner(), os.Getpid())
 	}
 	c.Release()
 	c.Release()
