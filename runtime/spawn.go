@@ -140,6 +140,9 @@ func (c *Child) reap() {
 	live.Lock()
 	delete(live.m, c)
 	live.Unlock()
+	// What the child held in shared memory is released before anyone
+	// learns that it has gone, so a join is followed by a clean arena.
+	sweepArenas()
 	close(c.done)
 }
 
