@@ -200,11 +200,31 @@ func (r *handleReader) rest() []byte {
 	return b
 }
 
-// checkOffset checks that a decoded offset lies in the arena.
-func (r *handleReader) checkOffset(a *runtime.Arena, off uint64) {
-	if r.err == nil && (a == nil || off == 0 || off >= uint64(a.Size())) {
-		r.err = fmt.Errorf("decode: %s handle points outside the shared-memory arena", r.typ)
+// checkOffset checks that the n bytes at a decoded offset can be an
+// object of the arena (runtime.Arena.CheckRange): the whole extent, not
+// only its start.
+func (r *handleReader) checkOffset(w *World, off, n uint64) {
+	a := r.arena(w)
+	if r.err != nil {
+		return
 	}
+	if err := a.CheckRange(off, n); err != nil {
+		r.err = r.bad(err)
+	}
+}
+
+// bad is the error of a handle that names no object of its type.
+func (r *handleReader) bad(err error) error {
+	return fmt.Errorf("decode: bad %s handle: %w", r.typ, err)
+}
+
+// arena is the arena a handle's object lives in, or nil after recording
+// the error of a process that has none.
+func (r *handleReader) arena(w *World) *runtime.Arena {
+	if r.err == nil && w.Arena == nil {
+		r.err = fmt.Errorf("decode: %s handle in a process with no shared-memory arena", r.typ)
+	}
+	return w.Arena
 }
 
 // ownerName names a process for a repr: its registered name, else its pid.

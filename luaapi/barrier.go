@@ -75,11 +75,15 @@ func decodeBarrier(L *lua.LState, data []byte) (lua.LValue, error) {
 	off := r.uint()
 	t := r.uint()
 	kind := r.uint()
-	r.checkOffset(w.Arena, off)
+	a := r.arena(w)
 	if r.err != nil {
 		return nil, r.err
 	}
-	b := &barrierObj{w: w, b: w.Arena.BarrierAt(off), timeout: time.Duration(t) - 1}
+	bar, err := a.BarrierFromHandle(off)
+	if err != nil {
+		return nil, r.bad(err)
+	}
+	b := &barrierObj{w: w, b: bar, timeout: time.Duration(t) - 1}
 	switch kind {
 	case barrierNoAction:
 	case barrierAction:

@@ -496,7 +496,9 @@ var errTruncated = errors.New("decode: message is truncated")
 // NewDecoder reads the message's chunk header, compiling the chunks this
 // process has not seen yet.
 func (w *World) NewDecoder(msg []byte) (*Decoder, error) {
-	d := &Decoder{w: w, buf: msg}
+	// A handle's data may hold a message of its own (a Barrier's
+	// action): its decoder goes on from the depth of the handle's.
+	d := &Decoder{w: w, buf: msg, depth: w.decoding}
 	n, err := d.count(17)
 	if err != nil {
 		return nil, err
@@ -662,6 +664,12 @@ func (d *Decoder) value() (lua.LValue, error) {
 		if !ok {
 			return nil, fmt.Errorf("decode: unknown object type %q", typ)
 		}
+		if err := d.enter(); err != nil {
+			return nil, err
+		}
+		outer := d.w.decoding
+		d.w.decoding = d.depth
+		defer func() { d.depth--; d.w.decoding = outer }()
 		return dec(d.w.L, []byte(data))
 	case tagUnsendable:
 		msg, err := d.str()

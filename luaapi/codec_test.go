@@ -217,37 +217,6 @@ func TestDecodeHostile(t *testing.T) {
 	}
 }
 
-// FuzzDecode: go test -fuzz=FuzzDecode ./luaapi
-func FuzzDecode(f *testing.F) {
-	w := NewWorld(Options{})
-	for _, src := range []string{"return {1, 2, {a = 'b'}}", "local t = {} t.t = t return t", "local n = 1 return function() return n end", "return string.format", "return 0/0"} {
-		if err := w.Call(mustLoadF(f, w, src), 1); err != nil {
-			f.Fatal(err)
-		}
-		e := w.NewEncoder()
-		if err := e.Encode(w.L.Get(-1), "v"); err != nil {
-			f.Fatal(err)
-		}
-		w.L.Pop(1)
-		f.Add(e.Bytes())
-	}
-	f.Fuzz(func(t *testing.T, msg []byte) {
-		d, err := w.NewDecoder(msg)
-		if err != nil {
-			return
-		}
-		decodeAll(d)
-	})
-}
-
-func mustLoadF(f *testing.F, w *World, src string) *lua.LFunction {
-	fn, err := w.L.Load(strings.NewReader(src), "=fuzz")
-	if err != nil {
-		f.Fatal(err)
-	}
-	return fn
-}
-
 // TestNumbersExact checks the integer/float split of the number encoding.
 func TestNumbersExact(t *testing.T) {
 	w := NewWorld(Options{})

@@ -49,11 +49,15 @@ func decodeCondition(L *lua.LState, data []byte) (lua.LValue, error) {
 	w := worldOf(L)
 	r := handleReader{buf: data, typ: "Condition"}
 	off := r.uint()
-	r.checkOffset(w.Arena, off)
+	a := r.arena(w)
 	if r.err != nil {
 		return nil, r.err
 	}
-	return newArenaUserdata(L, conditionTypeName, &condObj{w: w, c: w.Arena.ConditionAt(off)}), nil
+	c, err := a.ConditionFromHandle(off)
+	if err != nil {
+		return nil, r.bad(err)
+	}
+	return newArenaUserdata(L, conditionTypeName, &condObj{w: w, c: c}), nil
 }
 
 // mpCondition is mp.Condition([lock]) or mp.Condition{lock=}: on the

@@ -42,11 +42,15 @@ func decodeEvent(L *lua.LState, data []byte) (lua.LValue, error) {
 	w := worldOf(L)
 	r := handleReader{buf: data, typ: "Event"}
 	off := r.uint()
-	r.checkOffset(w.Arena, off)
+	a := r.arena(w)
 	if r.err != nil {
 		return nil, r.err
 	}
-	return newArenaUserdata(L, eventTypeName, &eventObj{w: w, e: w.Arena.EventAt(off)}), nil
+	e, err := a.EventFromHandle(off)
+	if err != nil {
+		return nil, r.bad(err)
+	}
+	return newArenaUserdata(L, eventTypeName, &eventObj{w: w, e: e}), nil
 }
 
 // mpEvent is mp.Event().

@@ -77,10 +77,16 @@ func (l *lockObj) userdata() *lua.LUserData {
 func decodeLock(L *lua.LState, data []byte, rlock bool) (lua.LValue, error) {
 	w := worldOf(L)
 	r := handleReader{buf: data, typ: "Lock"}
+	if rlock {
+		r.typ = "RLock"
+	}
 	off := r.uint()
-	r.checkOffset(w.Arena, off)
+	a := r.arena(w)
 	if r.err != nil {
 		return nil, r.err
+	}
+	if err := a.CheckLock(off, rlock); err != nil {
+		return nil, r.bad(err)
 	}
 	return lockAt(w, off, rlock), nil
 }

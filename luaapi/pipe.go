@@ -104,13 +104,13 @@ func decodeConn(L *lua.LState, data []byte) (lua.LValue, error) {
 	c := &connObj{w: w, closed: closed != 0}
 	var err error
 	if rdOff != 0 {
-		r.checkOffset(w.Arena, rdOff)
+		r.checkOffset(w, rdOff, 0)
 		if r.err == nil {
 			c.rd, err = w.Arena.RingAt(rdOff)
 		}
 	}
 	if wrOff != 0 && err == nil {
-		r.checkOffset(w.Arena, wrOff)
+		r.checkOffset(w, wrOff, 0)
 		if r.err == nil {
 			c.wr, err = w.Arena.RingAt(wrOff)
 		}

@@ -105,7 +105,7 @@ func decodeQueue(L *lua.LState, data []byte, kind queueKind) (lua.LValue, error)
 	w := worldOf(L)
 	r := handleReader{buf: data, typ: queueKindNames[kind]}
 	off := r.uint()
-	r.checkOffset(w.Arena, off)
+	r.checkOffset(w, off, 0)
 	if r.err != nil {
 		return nil, r.err
 	}

@@ -68,13 +68,20 @@ func (s *semObj) userdata() *lua.LUserData {
 func decodeSemaphore(L *lua.LState, data []byte, bounded bool) (lua.LValue, error) {
 	w := worldOf(L)
 	r := handleReader{buf: data, typ: "Semaphore"}
+	if bounded {
+		r.typ = "BoundedSemaphore"
+	}
 	off := r.uint()
 	max := r.uint()
-	r.checkOffset(w.Arena, off)
+	a := r.arena(w)
 	if r.err != nil {
 		return nil, r.err
 	}
-	s := &semObj{w: w, s: w.Arena.SemaphoreAt(off), bounded: bounded, max: int(max)}
+	sem, err := a.SemaphoreFromHandle(off)
+	if err != nil {
+		return nil, r.bad(err)
+	}
+	s := &semObj{w: w, s: sem, bounded: bounded, max: int(max)}
 	return s.userdata(), nil
 }
 

@@ -107,24 +107,31 @@ func (s *sharedObj) userdata() *lua.LUserData {
 func decodeShared(L *lua.LState, data []byte, array bool) (lua.LValue, error) {
 	w := worldOf(L)
 	r := handleReader{buf: data, typ: "Value"}
+	if array {
+		r.typ = "Array"
+	}
 	s := &sharedObj{w: w, array: array}
 	s.off = r.uint()
 	s.code = byte(r.uint())
-	s.n = int(r.uint())
+	n := r.uint()
 	s.lockKind = int(r.uint())
 	s.lockOff = r.uint()
-	s.ownLock = r.uint() == 1
-	r.checkOffset(w.Arena, s.off)
-	if s.lockKind != sharedNoLock {
-		r.checkOffset(w.Arena, s.lockOff)
+	ownLock := r.uint()
+	s.ownLock = ownLock == 1
+	size, err := runtime.TypeSize(s.code)
+	if r.err == nil && (err != nil || n > math.MaxInt32 || ownLock > 1 || s.lockKind != sharedNoLock && s.lockKind != sharedLock && s.lockKind != sharedRLock) {
+		r.err = fmt.Errorf("decode: bad %s handle", r.typ)
+	}
+	r.checkOffset(w, s.off, max(n*uint64(size), 8))
+	if r.err == nil && s.lockKind != sharedNoLock {
+		if err := w.Arena.CheckLock(s.lockOff, s.lockKind == sharedRLock); err != nil {
+			r.err = r.bad(fmt.Errorf("its lock: %w", err))
+		}
 	}
 	if r.err != nil {
 		return nil, r.err
 	}
-	size, err := runtime.TypeSize(s.code)
-	if err != nil || s.off+uint64(s.n*size) > uint64(w.Arena.Size()) {
-		return nil, fmt.Errorf("decode: bad %s handle", s.HandleType())
-	}
+	s.n = int(n)
 	s.size = size
 	return s.userdata(), nil
 }

@@ -44,6 +44,7 @@ type World struct {
 	idle     *runtime.Idle                              // a child ready for the next start, or nil
 	feedMu   sync.Mutex
 	feeders  map[uint64]*feeder // by ring offset, see feeder.go
+	decoding int                // nesting depth of the handle being decoded, see Decoder
 }
 
 // closer is something the end of the main program must shut down.
