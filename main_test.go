@@ -40,9 +40,22 @@ type result struct {
 // longer, or if any process of the group is left running afterwards.
 func procsh(t *testing.T, limit time.Duration, stdin string, args ...string) result {
 	t.Helper()
+	return procshRun(t, limit, nil, stdin, args...)
+}
+
+// procshVia is procsh run through a wrapper command (prefix, e.g.
+// unshare --pid --fork), with no standard input.
+func procshVia(t *testing.T, limit time.Duration, prefix []string, args ...string) result {
+	t.Helper()
+	return procshRun(t, limit, prefix, "", args...)
+}
+
+func procshRun(t *testing.T, limit time.Duration, prefix []string, stdin string, args ...string) result {
+	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), limit)
 	defer cancel()
-	cmd := exec.CommandContext(ctx, os.Args[0], args...)
+	argv := append(append(append([]string(nil), prefix...), os.Args[0]), args...)
+	cmd := exec.CommandContext(ctx, argv[0], argv[1:]...)
 	cmd.Env = append(os.Environ(), "PROCSH_TEST_MAIN=1", "LUA_PATH=testdata/lib/?.lua;;", "GORACE=atexit_sleep_ms=0")
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
 	cmd.Stdin = strings.NewReader(stdin)
