@@ -27,6 +27,15 @@ var ErrBrokenBarrier = errors.New("barrier is broken, want it reset before use")
 // cancelled context or a failing action breaks the barrier for every
 // waiter of the round, as in Python's threading.Barrier.
 //
+// Death of a party (where Python waits forever): a process that dies while
+// it waits, or while it holds the Mutex half-way through an update, breaks
+// the Barrier for the others, who get ErrBrokenBarrier and may Reset it.
+// Updates of more than one word are bracketed by a busy word: whoever takes
+// the Mutex and finds it set (or is told by LockRecover that the holder
+// died) knows the state was cut and breaks the Barrier. Waiters look every
+// barrierCheck whether the processes counted in the round are all still
+// queued and alive; a party that died after arriving breaks it.
+//
 // Layout: Mutex (8 bytes), Cond (16), parties, count, gen, broken (32 bits
 // each), the round bits (64).
 type Barrier struct {
@@ -44,7 +53,11 @@ const (
 	barGen     = 32
 	barBroken  = 36
 	barBits    = 40
-	barSize    = 48
+	barBusy    = 48
+	barSize    = 52
+
+	// barrierCheck is how often a waiter looks for parties that died.
+	barrierCheck = 250 * time.Millisecond
 )
 
 // NewBarrier allocates a Barrier for parties processes.
@@ -118,7 +131,7 @@ func (b *Barrier) setRoundBroken(gen uint32, broken bool) {
 // Barrier for all (ErrBrokenBarrier); so does cancelling ctx (may be nil),
 // and the canceller gets ctx.Err().
 func (b *Barrier) Wait(ctx context.Context, timeout time.Duration, action func() error) (int, error) {
-	if err := b.m.Lock(ctx, -1); err != nil {
+	if err := b.lock(ctx); err != nil {
 		return 0, err
 	}
 	if b.Broken() {
@@ -136,10 +149,12 @@ func (b *Barrier) Wait(ctx context.Context, timeout time.Duration, action func()
 				return int(idx), err
 			}
 		}
+		b.set(barBusy, 1)
 		b.set(barCount, 0)
 		b.setRoundBroken(gen, false)
 		b.set(barGen, gen+1)
 		b.cond.NotifyAll()
+		b.set(barBusy, 0)
 		b.m.Unlock()
 		return int(idx), nil
 	}
@@ -152,7 +167,14 @@ func (b *Barrier) Wait(ctx context.Context, timeout time.Duration, action func()
 		if timeout > 0 {
 			left = max(time.Until(deadline), 0)
 		}
-		_, err := b.cond.Wait(b.m, ctx, left)
+		slice := left
+		if slice < 0 || slice > barrierCheck {
+			slice = barrierCheck
+		}
+		_, err := b.cond.Wait(b.m, ctx, slice)
+		if b.get(barBusy) != 0 {
+			b.breakLocked() // a holder died half-way through an update
+		}
 		if b.get(barGen) != gen {
 			broken := b.roundBroken(gen)
 			b.m.Unlock()
@@ -165,6 +187,18 @@ func (b *Barrier) Wait(ctx context.Context, timeout time.Duration, action func()
 			b.m.Unlock()
 			return int(idx), ErrBrokenBarrier
 		}
+		if errors.Is(err, ErrTimeout) && (timeout < 0 || time.Until(deadline) > 0) {
+			// Only a slice ran out: look for parties that died. The
+			// others counted in the round are queued (a waiter whose slice
+			// ran out too is queued until it holds the Mutex); this one
+			// has left the queue.
+			if b.cond.live()+1 < int(b.get(barCount)) {
+				b.breakLocked()
+				b.m.Unlock()
+				return int(idx), ErrBrokenBarrier
+			}
+			continue
+		}
 		if err != nil {
 			b.breakLocked()
 			b.m.Unlock()
@@ -174,6 +208,19 @@ func (b *Barrier) Wait(ctx context.Context, timeout time.Duration, action func()
 			return int(idx), err
 		}
 	}
+}
+
+// lock takes the Barrier's Mutex, breaking the Barrier when its last
+// holder died half-way through an update.
+func (b *Barrier) lock(ctx context.Context) error {
+	recovered, err := b.m.LockRecover(ctx, -1)
+	if err != nil {
+		return err
+	}
+	if recovered || b.get(barBusy) != 0 {
+		b.breakLocked()
+	}
+	return nil
 }
 
 // runAction runs the round's action; a panic breaks the barrier like an
@@ -196,12 +243,13 @@ func (b *Barrier) breakLocked() {
 	b.set(barBroken, 1)
 	b.set(barCount, 0)
 	b.cond.NotifyAll()
+	b.set(barBusy, 0)
 }
 
 // Abort breaks the Barrier: every waiter, and every later Wait until
 // Reset, gets ErrBrokenBarrier.
 func (b *Barrier) Abort() {
-	b.m.Lock(nil, -1)
+	b.lock(nil)
 	b.breakLocked()
 	b.m.Unlock()
 }
@@ -210,11 +258,13 @@ func (b *Barrier) Abort() {
 // waiting in the current round get ErrBrokenBarrier.
 func (b *Barrier) Reset() {
 	b.m.Lock(nil, -1)
+	b.set(barBusy, 1)
 	gen := b.get(barGen)
 	b.setRoundBroken(gen, true)
 	b.set(barGen, gen+1)
 	b.set(barCount, 0)
 	b.set(barBroken, 0)
 	b.cond.NotifyAll()
+	b.set(barBusy, 0)
 	b.m.Unlock()
 }

@@ -207,6 +207,18 @@ func (c *Cond) Waiting() bool { return c.u64(c.off+condHead) != 0 }
 func (c *Cond) u64(off uint64) uint64       { return atomic.LoadUint64(c.a.Uint64(off)) }
 func (c *Cond) setU64(off uint64, v uint64) { atomic.StoreUint64(c.a.Uint64(off), v) }
 
+// live counts the queued waiters whose processes live. The caller holds
+// the Mutex.
+func (c *Cond) live() int {
+	n := 0
+	for node := c.u64(c.off + condHead); node != 0; node = c.u64(node + nodeNext) {
+		if c.a.Alive(atomic.LoadUint32(c.a.Uint32(node + nodeToken))) {
+			n++
+		}
+	}
+	return n
+}
+
 // enqueue links node, whose next is 0, after the last node.
 func (c *Cond) enqueue(node uint64) {
 	at := c.off + condHead

@@ -514,3 +514,101 @@ func (a *Arena) verifyHeap() error {
 	}
 	return nil
 }
+
+func init() {
+	// barrier-loop barrierOff: wait on the Barrier over and over until
+	// killed; on a broken Barrier it waits a moment and tries again.
+	helpers["barrier-loop"] = func(a *Arena, args []uint64) error {
+		DeferTermination()
+		OnOwnerDied = func(int, string, string) {}
+		b := a.BarrierAt(args[0])
+		deadline := time.Now().Add(30 * time.Second)
+		for time.Now().Before(deadline) {
+			if _, err := b.Wait(nil, 10*time.Second, nil); errors.Is(err, ErrBrokenBarrier) {
+				time.Sleep(time.Millisecond)
+			} else if err != nil {
+				return err
+			}
+		}
+		return nil
+	}
+}
+
+// TestBarrierPartyDies: a party killed while it waits, or while it holds
+// the Barrier's Mutex, breaks the Barrier for the others within a bounded
+// time (Python's waits forever); after a reset it works again.
+func TestBarrierPartyDies(t *testing.T) {
+	a := newTestArena(t)
+	saved := OnOwnerDied
+	OnOwnerDied = func(int, string, string) {}
+	defer func() { OnOwnerDied = saved }()
+	b, _ := a.NewBarrier(3)
+	doomed := startHelper(t, a, "barrier-once", b.Offset())
+	eventually(t, 5*time.Second, "the doomed party to wait", func() bool { return b.NWaiting() == 1 })
+	doomed.cmd.Process.Kill()
+	<-doomed.done
+	start := time.Now()
+	if _, err := b.Wait(nil, 5*time.Second, nil); !errors.Is(err, ErrBrokenBarrier) {
+		t.Errorf("Wait with a dead party = %v, want %v", err, ErrBrokenBarrier)
+	}
+	// Not by the 5 s timeout: by noticing the death.
+	if el := time.Since(start); el > 2*time.Second {
+		t.Errorf("the Barrier broke after %v, want well within the 5s timeout", el)
+	}
+	b.Reset()
+	h1 := startHelper(t, a, "barrier-once", b.Offset())
+	h2 := startHelper(t, a, "barrier-once", b.Offset())
+	if _, err := b.Wait(nil, 5*time.Second, nil); err != nil {
+		t.Errorf("Wait after Reset = %v, want nil", err)
+	}
+	waitAll(t, 5*time.Second, h1, h2)
+}
+
+// TestFaultsBarrier kills parties of a Barrier at random moments, many
+// rounds, and checks that the Barrier never stays stuck: after each round
+// a reset Barrier lets a full set of parties through.
+func TestFaultsBarrier(t *testing.T) {
+	a := newTestArena(t)
+	saved := OnOwnerDied
+	OnOwnerDied = func(int, string, string) {}
+	defer func() { OnOwnerDied = saved }()
+	b, _ := a.NewBarrier(3)
+	r := rand.New(rand.NewPCG(2, uint64(time.Now().UnixNano())))
+	rounds := 20
+	if testing.Short() {
+		rounds = 6
+	}
+	for round := range rounds {
+		var hs []*helper
+		for range 3 {
+			hs = append(hs, startHelper(t, a, "barrier-loop", b.Offset()))
+		}
+		time.Sleep(time.Duration(20+r.IntN(50)) * time.Millisecond)
+		victim := hs[r.IntN(len(hs))]
+		sig := syscall.SIGKILL
+		if round%2 == 1 {
+			sig = syscall.SIGTERM
+		}
+		victim.cmd.Process.Signal(sig)
+		<-victim.done
+		// The others notice and go on resetting and waiting; stop them.
+		time.Sleep(time.Duration(r.IntN(300)) * time.Millisecond)
+		for _, h := range hs {
+			h.cmd.Process.Signal(syscall.SIGKILL)
+		}
+		for _, h := range hs {
+			select {
+			case <-h.done:
+			case <-time.After(10 * time.Second):
+				t.Fatalf("round %d: %s (pid %d) still running 10s after SIGKILL", round, h.name, h.pid())
+			}
+		}
+		b.Reset()
+		h1 := startHelper(t, a, "barrier-once", b.Offset())
+		h2 := startHelper(t, a, "barrier-once", b.Offset())
+		if _, err := b.Wait(nil, 5*time.Second, nil); err != nil {
+			t.Fatalf("round %d: Wait after Reset = %v, want nil", round, err)
+		}
+		waitAll(t, 5*time.Second, h1, h2)
+	}
+}
