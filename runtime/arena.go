@@ -48,7 +48,8 @@ var ErrArenaFull = errors.New("shared-memory arena is full")
 // and the heap follows, from heapStart to the end of the file.
 //
 // Allocator. Every block starts with a 64-byte block header (total size,
-// a tag saying what the block is, the free-list link); the caller's bytes
+// a tag saying what the block is, the free-list link, the reference count
+// of refs.go); the caller's bytes
 // follow it, so they are 64-byte aligned. Requests whose block fits in 4 KiB
 // are rounded up to a power of two (128 B … 4 KiB) and served from per-class
 // free lists, refilled 64 KiB at a time from the large allocator; freed
@@ -306,6 +307,7 @@ func (a *Arena) allocSmall(need uint64, n int) (uint64, error) {
 	a.setWord64(headOff, a.word64(blk+blkNext))
 	a.setWord64(blk+blkTag, tagSmallUsed)
 	a.setWord64(blk+blkNext, 0)
+	a.setWord64(blk+blkRefs, 0) // not counted until its maker says (refs.go)
 	clear(a.mem[blk+blockHeader : blk+a.word64(blk+blkSize)])
 	return blk + blockHeader, nil
 }
@@ -319,6 +321,7 @@ func (a *Arena) allocLarge(need uint64, n int) (uint64, error) {
 	a.setWord64(blk+blkSize, size)
 	a.setWord64(blk+blkTag, tagLargeUsed)
 	a.setWord64(blk+blkNext, 0)
+	a.setWord64(blk+blkRefs, 0)
 	return blk + blockHeader, nil
 }
 
