@@ -16,7 +16,7 @@ import (
 // Ring sizes.
 const (
 	// DefaultRingSize is a ring's buffer when none is asked for. A
-	// message larger than a quarter of it is streamed in pieces.
+	// message larger than a quarter of it goes out of line (see Ring).
 	DefaultRingSize = 1 << 20
 	// UnboundedRingSize is the buffer of a queue with no maxsize. Python's
 	// put on such a queue never blocks (a feeder thread buffers in the
@@ -74,41 +74,63 @@ const (
 // keeps the writers' fields and the readers' fields on separate cache
 // lines:
 //
-//	0    magic, flags, capacity, maxsize, unfinished tasks and join
-//	     waiters (JoinableQueue), the stream in progress
+//	0    magic, flags, capacity, maxsize, join waiters, tasks done
+//	     (JoinableQueue)
 //	64   the writers' Mutex
 //	128  write index (published), messages put, data sequence word,
-//	     readers waiting
+//	     readers waiting, the writers' journal
 //	192  the readers' Mutex
-//	256  read index, messages got, space sequence word, writers waiting
-//	320  holders of each end (tracked rings): an overflow flag and
-//	     holderSlots slots
+//	256  read index, messages got, space sequence word, writers waiting,
+//	     the readers' journal
+//	320  holders of each end (tracked rings): each side's first block
+//	     of holder slots
 //
 // Indices count bytes since the ring was made and never wrap; a position
 // in the buffer is the index modulo the capacity. The buffer holds
 // frames, 8-byte aligned, that may wrap around its end:
 //
-//	whole message:  u32 length, u8 1, 3 bytes 0, payload
-//	piece:          u32 length, u8 2, u8 flags (first, last), 2 bytes 0,
-//	                u64 stream id, u64 total length, data
+//	whole message:        u32 length, u8 1, 3 bytes 0, payload
+//	out-of-line message:  u32 16, u8 3, 3 bytes 0, u64 block offset,
+//	                      u64 length
+//
+// One message, one frame. A message whose frame would exceed a quarter
+// of the buffer (maxFrame) is copied whole into a block of its own, which
+// the writer allocates in the arena before it takes any lock, and only a
+// small frame naming the block goes through the ring; the reader copies
+// the block out, publishes the read index, then frees the block. So no
+// message is ever partly in the ring: no writer holds the writers' Mutex
+// while it waits for room for the rest of a message, no reader waits for
+// a writer while it holds the readers' Mutex, and a writer stopped or
+// killed at any instruction leaves nothing a reader waits on, so every
+// timeout holds. A bounded queue takes a message larger than its buffer,
+// as Python's does. A message the arena has no room for fails in the
+// putting process, with the allocator's error (ErrArenaFull). A writer
+// killed between allocating a block and publishing its frame, or a reader
+// killed between publishing the read index and freeing the block, leaks
+// the block: it stays taken until the arena ends.
 //
 // No torn messages: a writer holds the writers' Mutex, waits until the
 // frame fits (capacity minus the bytes between the read and write
-// indices), copies the frame in and only then publishes it with one atomic
-// store of the write index. A writer killed before that store leaves
-// nothing visible; the next writer recovers the Mutex (see Mutex) and
-// writes over the dead one's bytes. A reader likewise copies a frame out
-// and then publishes the read index.
+// indices), copies the frame in and only then publishes it. A writer
+// killed before that leaves nothing visible; the next writer recovers the
+// Mutex (see Mutex) and writes over the dead one's bytes. A reader
+// likewise copies a message out and then publishes the read index.
 //
-// Messages larger than a quarter of the buffer are streamed as pieces, the
-// writer holding the writers' Mutex and the reader the readers' Mutex from
-// the first piece to the last, so the pieces of two messages never
-// interleave. Each piece names its stream (the writer's pid and a
-// counter); the header names the stream in progress until its last piece
-// is published. A reader waiting for the next piece gives the message up
-// when the header names another stream (the writer gave up) or the
-// writer's process has died, and skips pieces of streams it is not
-// reading (a reader that died mid-message took the start with it).
+// Commits survive SIGKILL. Each side moves an index and a counter
+// together (write index and messages put, read index and messages got),
+// and a process may die between any two stores, so each side keeps a
+// journal on its own cache line. A commit stores the intended count, then
+// the intended index, which arms the journal (an index past a frame is
+// never 0), then the counter and the index themselves, then clears the
+// intended index. Whoever next takes that side's Mutex and finds the
+// journal armed stores the two values again (the stores are idempotent)
+// and clears it; whoever only looks (Len, Empty, Full, TaskDone, Join,
+// every waiter before it sleeps) does the same, taking the Mutex, when
+// the journal is armed and the Mutex's holder is dead. A writer stores the
+// count before the index, so a message is counted as put before any
+// reader can get it. A JoinableQueue's unfinished tasks are the messages
+// put minus the tasks done, so a message counts as unfinished exactly
+// when it was published, whoever dies when.
 //
 // Waiting: a reader that finds the ring empty releases the readers' Mutex,
 // spins briefly, then counts itself in the readers-waiting word and sleeps
@@ -118,7 +140,8 @@ const (
 // the reader sees the new write index, and FUTEX_WAIT returns at once when
 // the sequence moved in between. Writers waiting for room do the same
 // with the space sequence word. Sleeps are bounded (waitSlice) so a
-// cancelled context, a dead writer or a closed pipe is noticed.
+// cancelled context, a dead process's journal or a closed pipe is
+// noticed.
 //
 // A Ring handle (the Go value) is for one goroutine at a time: Get returns
 // its message in a buffer the next Get reuses.
@@ -132,63 +155,62 @@ type Ring struct {
 	maxsize  int64
 	flags    uint32
 
-	wmu, rmu  *Mutex
-	widx      *uint64
-	puts      *uint64
-	dataSeq   *uint32
-	rwaiting  *uint32
-	ridx      *uint64
-	gets      *uint64
-	spaceSeq  *uint32
-	wwaiting  *uint32
-	active    *uint64
-	unfinshed *uint32
-	jwaiting  *uint32
+	wmu, rmu *Mutex
+	widx     *uint64
+	puts     *uint64
+	dataSeq  *uint32
+	rwaiting *uint32
+	wjIdx    *uint64 // the writers' journal: intended write index (0: none)
+	wjCount  *uint64 // and messages put
+	ridx     *uint64
+	gets     *uint64
+	spaceSeq *uint32
+	wwaiting *uint32
+	rjIdx    *uint64 // the readers' journal: intended read index (0: none)
+	rjCount  *uint64 // and messages got
+	done     *uint64 // tasks done (JoinableQueue)
+	doneLow  *uint32 // its low half, which Join sleeps on
+	jwaiting *uint32
 
 	scratch []byte
 }
 
 const (
 	ringMagic   = 0x474e4952 // "RING"
-	ringVersion = 1
+	ringVersion = 2
 
-	ringMagicOff      = 0
-	ringFlagsOff      = 4
-	ringCapOff        = 8
-	ringMaxsizeOff    = 16
-	ringUnfinishedOff = 24
-	ringJoinWaitOff   = 28
-	ringActiveOff     = 32
-	ringWMutexOff     = 64
-	ringWIdxOff       = 128
-	ringPutsOff       = 136
-	ringDataSeqOff    = 144
-	ringRWaitOff      = 148
-	ringRMutexOff     = 192
-	ringRIdxOff       = 256
-	ringGetsOff       = 264
-	ringSpaceSeqOff   = 272
-	ringWWaitOff      = 276
-	ringHoldersOff    = 320
-	ringHeaderSize    = 1024
-
-	holderSlots    = 31
-	holderSideSize = 8 + holderSlots*8
+	ringMagicOff    = 0
+	ringFlagsOff    = 4
+	ringCapOff      = 8
+	ringMaxsizeOff  = 16
+	ringJoinWaitOff = 28
+	ringDoneOff     = 32
+	ringWMutexOff   = 64
+	ringWIdxOff     = 128
+	ringPutsOff     = 136
+	ringDataSeqOff  = 144
+	ringRWaitOff    = 148
+	ringWJIdxOff    = 152
+	ringWJCountOff  = 160
+	ringRMutexOff   = 192
+	ringRIdxOff     = 256
+	ringGetsOff     = 264
+	ringSpaceSeqOff = 272
+	ringWWaitOff    = 276
+	ringRJIdxOff    = 280
+	ringRJCountOff  = 288
+	ringHoldersOff  = 320
+	ringHeaderSize  = 1024
 
 	flagJoinable = 1 << 0
 	flagTrack    = 1 << 1
+	flagKnown    = flagJoinable | flagTrack
 	flagVersion  = ringVersion << 24
 
-	frameHeader = 8
-	pieceHeader = frameHeader + 16
-	kindWhole   = 1
-	kindPiece   = 2
-	pieceFirst  = 1
-	pieceLast   = 2
-
-	// pendingLife is how long a handle to a tracked ring's end, sent but
-	// not yet received, keeps that end open.
-	pendingLife = 10 // seconds
+	frameHeader   = 8
+	kindWhole     = 1
+	kindOutOfLine = 3
+	outOfLineSize = 16 // an out-of-line frame's payload: block offset, length
 
 	// ringSpin is how many times a waiter looks before sleeping, where
 	// another CPU can change what it looks at.
@@ -198,9 +220,6 @@ const (
 	// peer that died is noticed promptly.
 	trackSlice = 50 * time.Millisecond
 )
-
-// streamSeq numbers the streams of this process.
-var streamSeq atomic.Uint32
 
 // NewRing allocates an empty Ring.
 func (a *Arena) NewRing(o RingOptions) (*Ring, error) {
@@ -236,39 +255,50 @@ func (a *Arena) NewRing(o RingOptions) (*Ring, error) {
 // RingAt returns a handle to the Ring at off, which another process may
 // have made.
 func (a *Arena) RingAt(off uint64) (*Ring, error) {
-	if off%64 != 0 || off+ringHeaderSize > uint64(a.size) || atomic.LoadUint32(a.Uint32(off+ringMagicOff)) != ringMagic {
+	if off%64 != 0 || off < heapStart || off+ringHeaderSize > uint64(a.size) || atomic.LoadUint32(a.Uint32(off+ringMagicOff)) != ringMagic {
 		return nil, fmt.Errorf("ring: no ring at offset %d of the arena", off)
 	}
 	flags := atomic.LoadUint32(a.Uint32(off + ringFlagsOff))
 	if flags>>24 != ringVersion {
 		return nil, fmt.Errorf("ring: got layout version %d, want %d", flags>>24, ringVersion)
 	}
+	if flags&0xffffff&^flagKnown != 0 {
+		return nil, fmt.Errorf("ring: got flags %#x at offset %d, want only %#x", flags&0xffffff, off, flagKnown)
+	}
 	capacity := atomic.LoadUint64(a.Uint64(off + ringCapOff))
 	if capacity < MinRingSize || capacity > MaxRingSize || capacity&(capacity-1) != 0 || off+ringHeaderSize+capacity > uint64(a.size) {
 		return nil, fmt.Errorf("ring: bad capacity %d at offset %d", capacity, off)
 	}
+	maxsize := atomic.LoadUint64(a.Uint64(off + ringMaxsizeOff))
+	if maxsize > 1<<62 {
+		return nil, fmt.Errorf("ring: bad maxsize %d at offset %d", maxsize, off)
+	}
 	r := &Ring{
-		a:         a,
-		off:       off,
-		buf:       a.Bytes(off+ringHeaderSize, int(capacity)),
-		capacity:  capacity,
-		mask:      capacity - 1,
-		maxFrame:  capacity / 4,
-		maxsize:   int64(atomic.LoadUint64(a.Uint64(off + ringMaxsizeOff))),
-		flags:     flags,
-		wmu:       a.MutexAt(off + ringWMutexOff),
-		rmu:       a.MutexAt(off + ringRMutexOff),
-		widx:      a.Uint64(off + ringWIdxOff),
-		puts:      a.Uint64(off + ringPutsOff),
-		dataSeq:   a.Uint32(off + ringDataSeqOff),
-		rwaiting:  a.Uint32(off + ringRWaitOff),
-		ridx:      a.Uint64(off + ringRIdxOff),
-		gets:      a.Uint64(off + ringGetsOff),
-		spaceSeq:  a.Uint32(off + ringSpaceSeqOff),
-		wwaiting:  a.Uint32(off + ringWWaitOff),
-		active:    a.Uint64(off + ringActiveOff),
-		unfinshed: a.Uint32(off + ringUnfinishedOff),
-		jwaiting:  a.Uint32(off + ringJoinWaitOff),
+		a:        a,
+		off:      off,
+		buf:      a.Bytes(off+ringHeaderSize, int(capacity)),
+		capacity: capacity,
+		mask:     capacity - 1,
+		maxFrame: capacity / 4,
+		maxsize:  int64(maxsize),
+		flags:    flags,
+		wmu:      a.MutexAt(off + ringWMutexOff),
+		rmu:      a.MutexAt(off + ringRMutexOff),
+		widx:     a.Uint64(off + ringWIdxOff),
+		puts:     a.Uint64(off + ringPutsOff),
+		dataSeq:  a.Uint32(off + ringDataSeqOff),
+		rwaiting: a.Uint32(off + ringRWaitOff),
+		wjIdx:    a.Uint64(off + ringWJIdxOff),
+		wjCount:  a.Uint64(off + ringWJCountOff),
+		ridx:     a.Uint64(off + ringRIdxOff),
+		gets:     a.Uint64(off + ringGetsOff),
+		spaceSeq: a.Uint32(off + ringSpaceSeqOff),
+		wwaiting: a.Uint32(off + ringWWaitOff),
+		rjIdx:    a.Uint64(off + ringRJIdxOff),
+		rjCount:  a.Uint64(off + ringRJCountOff),
+		done:     a.Uint64(off + ringDoneOff),
+		doneLow:  a.Uint32(off + ringDoneOff),
+		jwaiting: a.Uint32(off + ringJoinWaitOff),
 	}
 	what := "a Queue"
 	if r.Tracked() {
@@ -282,8 +312,33 @@ func (a *Arena) RingAt(off uint64) (*Ring, error) {
 // Offset returns where the Ring lives in the arena.
 func (r *Ring) Offset() uint64 { return r.off }
 
-// Free gives the Ring's memory back to the arena. Nobody may use it after.
-func (r *Ring) Free() { r.a.Free(r.off) }
+// Free gives the Ring's memory back to the arena, with the blocks of the
+// out-of-line messages still in it and the holder slots it grew. Nobody
+// may use it after.
+func (r *Ring) Free() {
+	r.redoWrite()
+	r.redoRead()
+	rd, end := atomic.LoadUint64(r.ridx), atomic.LoadUint64(r.widx)
+	for rd < end && end-rd <= r.capacity {
+		n, kind := r.header(rd)
+		if kind == kindOutOfLine && n == outOfLineSize {
+			block, _ := r.outOfLine(rd)
+			r.a.Free(block)
+		} else if kind != kindWhole {
+			break
+		}
+		rd += frameSize(int(n))
+	}
+	for _, side := range []RingSide{RingReader, RingWriter} {
+		next := atomic.LoadUint64(r.a.Uint64(r.holderBlock(side)))
+		for hops := 0; next != 0 && r.validBlock(next) && hops < maxHolderBlocks; hops++ {
+			blk := next
+			next = atomic.LoadUint64(r.a.Uint64(blk))
+			r.a.Free(blk)
+		}
+	}
+	r.a.Free(r.off)
+}
 
 // Capacity returns the size of the buffer in bytes.
 func (r *Ring) Capacity() int { return int(r.capacity) }
@@ -297,21 +352,101 @@ func (r *Ring) Joinable() bool { return r.flags&flagJoinable != 0 }
 // Tracked reports whether the ring records the holders of its ends.
 func (r *Ring) Tracked() bool { return r.flags&flagTrack != 0 }
 
-// Len returns how many messages are in the ring (a message being written
-// or read counts until it is whole).
+// Len returns how many messages are in the ring.
 func (r *Ring) Len() int {
+	r.settle()
 	n := int64(atomic.LoadUint64(r.puts) - atomic.LoadUint64(r.gets))
 	return int(max(n, 0))
 }
 
 // Empty reports whether the ring holds nothing to read.
-func (r *Ring) Empty() bool { return atomic.LoadUint64(r.widx) == atomic.LoadUint64(r.ridx) }
+func (r *Ring) Empty() bool {
+	r.settle()
+	return atomic.LoadUint64(r.widx) == atomic.LoadUint64(r.ridx)
+}
 
 // Full reports whether a Put would have to wait for maxsize.
 func (r *Ring) Full() bool { return r.maxsize > 0 && int64(r.Len()) >= r.maxsize }
 
 // frameSize is the bytes a frame with n payload bytes takes.
 func frameSize(n int) uint64 { return uint64(frameHeader+n+7) &^ 7 }
+
+// The journals (see Ring).
+
+// commitWrite publishes the frame that ends at idx, one more message. The
+// caller holds the writers' Mutex and is in a critical section.
+func (r *Ring) commitWrite(idx uint64) {
+	n := atomic.LoadUint64(r.puts) + 1
+	atomic.StoreUint64(r.wjCount, n)
+	atomic.StoreUint64(r.wjIdx, idx)
+	atomic.StoreUint64(r.puts, n)
+	atomic.StoreUint64(r.widx, idx)
+	atomic.StoreUint64(r.wjIdx, 0)
+}
+
+// commitRead publishes the read index idx, past one more message. The
+// caller holds the readers' Mutex and is in a critical section.
+func (r *Ring) commitRead(idx uint64) {
+	n := atomic.LoadUint64(r.gets) + 1
+	atomic.StoreUint64(r.rjCount, n)
+	atomic.StoreUint64(r.rjIdx, idx)
+	atomic.StoreUint64(r.ridx, idx)
+	atomic.StoreUint64(r.gets, n)
+	atomic.StoreUint64(r.rjIdx, 0)
+}
+
+// redoWrite finishes a commit that a dead writer left half-way, and
+// reports whether there was one. The caller holds the writers' Mutex.
+func (r *Ring) redoWrite() bool {
+	idx := atomic.LoadUint64(r.wjIdx)
+	if idx == 0 {
+		return false
+	}
+	atomic.StoreUint64(r.puts, atomic.LoadUint64(r.wjCount))
+	atomic.StoreUint64(r.widx, idx)
+	atomic.StoreUint64(r.wjIdx, 0)
+	return true
+}
+
+// redoRead finishes a commit that a dead reader left half-way, and
+// reports whether there was one. The caller holds the readers' Mutex.
+func (r *Ring) redoRead() bool {
+	idx := atomic.LoadUint64(r.rjIdx)
+	if idx == 0 {
+		return false
+	}
+	atomic.StoreUint64(r.ridx, idx)
+	atomic.StoreUint64(r.gets, atomic.LoadUint64(r.rjCount))
+	atomic.StoreUint64(r.rjIdx, 0)
+	return true
+}
+
+// settle finishes the commits of dead processes, for those that only look
+// at the ring: a journal armed under a Mutex whose holder is dead is
+// redone by taking that Mutex over. A journal armed by a live holder is
+// that holder's to finish. Two loads when nothing is armed.
+func (r *Ring) settle() {
+	if atomic.LoadUint64(r.wjIdx) != 0 && r.settleSide(r.wmu, r.redoWrite) {
+		wakeAll(r.dataSeq, r.rwaiting)
+	}
+	if atomic.LoadUint64(r.rjIdx) != 0 && r.settleSide(r.rmu, r.redoRead) {
+		wakeAll(r.spaceSeq, r.wwaiting)
+	}
+}
+
+func (r *Ring) settleSide(m *Mutex, redo func() bool) bool {
+	if r.a.Alive(m.Holder()) {
+		return false
+	}
+	EnterCritical()
+	defer LeaveCritical()
+	if !m.TryLock() {
+		return false
+	}
+	did := redo()
+	m.Unlock()
+	return did
+}
 
 // deadline is a blocking call's limit, made from its timeout.
 type deadline struct {
@@ -341,7 +476,7 @@ func (d *deadline) left() time.Duration {
 	return max(time.Until(d.at), 0)
 }
 
-// lock takes m within the deadline.
+// lockWithin takes m within the deadline.
 func lockWithin(m *Mutex, ctx context.Context, dl *deadline) error {
 	if m.TryLock() {
 		return nil
@@ -371,23 +506,31 @@ func (r *Ring) copyOut(dst []byte, idx uint64) {
 	}
 }
 
-// header reads the frame header at idx: payload length, kind, flags.
-func (r *Ring) header(idx uint64) (n uint64, kind, flags byte) {
+// header reads the frame header at idx: payload length and kind.
+func (r *Ring) header(idx uint64) (n uint64, kind byte) {
 	h := binary.LittleEndian.Uint64(r.buf[idx&r.mask:])
-	return h & 0xffffffff, byte(h >> 32), byte(h >> 40)
+	return h & 0xffffffff, byte(h >> 32)
 }
 
-func (r *Ring) setHeader(idx uint64, n int, kind, flags byte) {
-	binary.LittleEndian.PutUint64(r.buf[idx&r.mask:], uint64(n)|uint64(kind)<<32|uint64(flags)<<40)
+func (r *Ring) setHeader(idx uint64, n int, kind byte) {
+	binary.LittleEndian.PutUint64(r.buf[idx&r.mask:], uint64(n)|uint64(kind)<<32)
+}
+
+// outOfLine reads the block offset and length of the out-of-line frame
+// at idx.
+func (r *Ring) outOfLine(idx uint64) (block, n uint64) {
+	var d [outOfLineSize]byte
+	r.copyOut(d[:], idx+frameHeader)
+	return binary.LittleEndian.Uint64(d[0:]), binary.LittleEndian.Uint64(d[8:])
 }
 
 // room reports whether a frame of size bytes fits now, and whether
-// maxsize allows another message (count).
-func (r *Ring) room(w, size uint64, count bool) bool {
+// maxsize allows another message.
+func (r *Ring) room(w, size uint64) bool {
 	if w-atomic.LoadUint64(r.ridx)+size > r.capacity {
 		return false
 	}
-	if count && r.maxsize > 0 && int64(atomic.LoadUint64(r.puts)-atomic.LoadUint64(r.gets)) >= r.maxsize {
+	if r.maxsize > 0 && int64(atomic.LoadUint64(r.puts)-atomic.LoadUint64(r.gets)) >= r.maxsize {
 		return false
 	}
 	return true
@@ -412,7 +555,8 @@ func wakeAll(seq, waiting *uint32) {
 // Put appends msg. With block false, or when the timeout (< 0: none) runs
 // out, it returns ErrTimeout if msg cannot go in; ctx.Err() when ctx (may
 // be nil) is cancelled; ErrBrokenPipe on a tracked ring every reader has
-// left.
+// left; the allocator's error (wrapping ErrArenaFull) when msg needs a
+// block of its own and the arena has no room for it.
 func (r *Ring) Put(ctx context.Context, msg []byte, block bool, timeout time.Duration) error {
 	return r.PutParts(ctx, nil, msg, block, timeout)
 }
@@ -424,16 +568,109 @@ func (r *Ring) PutParts(ctx context.Context, head, body []byte, block bool, time
 		timeout = 0
 	}
 	m := parts{head, body}
-	size := frameSize(m.len())
-	if size > r.maxFrame {
-		return r.putStream(ctx, m, timeout)
+	if frameSize(m.len()) > r.maxFrame {
+		blk, err := r.store(m)
+		if err != nil {
+			return err
+		}
+		if err := r.putFrame(ctx, kindOutOfLine, outOfLineParts(blk, m.len()), timeout); err != nil {
+			r.a.Free(blk)
+			return err
+		}
+		return nil
 	}
+	return r.putFrame(ctx, kindWhole, m, timeout)
+}
+
+// Message is a message made ready, ahead of its put, by Prepare: the
+// caller's bytes copied, into a block of the arena when they need one.
+// Each Message is put once (PutMessage) or discarded (Discard).
+type Message struct {
+	data  []byte // a whole message
+	block uint64 // or an out-of-line one: its block and length
+	n     int
+}
+
+// Len is the message's length in bytes.
+func (m Message) Len() int {
+	if m.block != 0 {
+		return m.n
+	}
+	return len(m.data)
+}
+
+// Prepare copies head followed by body into a Message for this ring. A
+// message too large for a frame gets its block now, so that an arena with
+// no room for it fails here, with the allocator's error.
+func (r *Ring) Prepare(head, body []byte) (Message, error) {
+	m := parts{head, body}
+	if frameSize(m.len()) > r.maxFrame {
+		blk, err := r.store(m)
+		if err != nil {
+			return Message{}, err
+		}
+		return Message{block: blk, n: m.len()}, nil
+	}
+	data := make([]byte, 0, m.len())
+	return Message{data: append(append(data, head...), body...)}, nil
+}
+
+// PutMessage is Put of a prepared Message. When it fails, m is still the
+// caller's, to put again or discard.
+func (r *Ring) PutMessage(ctx context.Context, m Message, block bool, timeout time.Duration) error {
+	if !block {
+		timeout = 0
+	}
+	if m.block != 0 {
+		return r.putFrame(ctx, kindOutOfLine, outOfLineParts(m.block, m.n), timeout)
+	}
+	if frameSize(len(m.data)) > r.maxFrame {
+		return fmt.Errorf("ring: got a message of %d bytes prepared for another ring, want one prepared for this ring", len(m.data))
+	}
+	return r.putFrame(ctx, kindWhole, parts{body: m.data}, timeout)
+}
+
+// Discard gives back what a Message that will not be put holds.
+func (r *Ring) Discard(m Message) {
+	if m.block != 0 {
+		r.a.Free(m.block)
+	}
+}
+
+// store copies a message into a block of its own.
+func (r *Ring) store(m parts) (uint64, error) {
+	blk, err := r.a.Alloc(m.len())
+	if err != nil {
+		return 0, err
+	}
+	b := r.a.Bytes(blk, m.len())
+	copy(b[copy(b, m.head):], m.body)
+	return blk, nil
+}
+
+// outOfLineParts is the payload of an out-of-line frame.
+func outOfLineParts(blk uint64, n int) parts {
+	d := make([]byte, outOfLineSize)
+	binary.LittleEndian.PutUint64(d[0:], blk)
+	binary.LittleEndian.PutUint64(d[8:], uint64(n))
+	return parts{head: d}
+}
+
+// parts is a message in two pieces, head then body.
+type parts struct{ head, body []byte }
+
+func (m parts) len() int { return len(m.head) + len(m.body) }
+
+// putFrame appends one frame of kind with payload m, within timeout.
+func (r *Ring) putFrame(ctx context.Context, kind byte, m parts, timeout time.Duration) error {
+	size := frameSize(m.len())
 	if r.flags&flagTrack == 0 || r.anyHolder(RingReader) {
 		EnterCritical()
 		if r.wmu.TryLock() {
+			r.redoWrite()
 			w := atomic.LoadUint64(r.widx)
-			if r.room(w, size, true) {
-				r.publishWhole(w, size, m)
+			if r.room(w, size) {
+				r.publish(w, size, kind, m)
 				r.wmu.Unlock()
 				LeaveCritical()
 				wakeOne(r.dataSeq, r.rwaiting)
@@ -443,41 +680,19 @@ func (r *Ring) PutParts(ctx context.Context, head, body []byte, block bool, time
 		}
 		LeaveCritical()
 	}
-	return r.putSlow(ctx, m, size, timeout)
+	return r.putSlow(ctx, kind, m, size, timeout)
 }
 
-// parts is a message in two pieces, head then body.
-type parts struct{ head, body []byte }
-
-func (m parts) len() int { return len(m.head) + len(m.body) }
-
-// copyParts writes n bytes of m, from its byte off, at index idx.
-func (r *Ring) copyParts(idx uint64, m parts, off, n int) {
-	if off < len(m.head) {
-		k := min(n, len(m.head)-off)
-		r.copyIn(idx, m.head[off:off+k])
-		idx, off, n = idx+uint64(k), off+k, n-k
-	}
-	if n > 0 {
-		off -= len(m.head)
-		r.copyIn(idx, m.body[off:off+n])
-	}
-}
-
-// publishWhole writes a whole-message frame at w and publishes it. The
-// caller holds the writers' Mutex and is in a critical section.
-func (r *Ring) publishWhole(w, size uint64, m parts) {
-	r.setHeader(w, m.len(), kindWhole, 0)
+// publish writes a frame at w and publishes it. The caller holds the
+// writers' Mutex and is in a critical section.
+func (r *Ring) publish(w, size uint64, kind byte, m parts) {
+	r.setHeader(w, m.len(), kind)
 	r.copyIn(w+frameHeader, m.head)
 	r.copyIn(w+frameHeader+uint64(len(m.head)), m.body)
-	if r.flags&flagJoinable != 0 {
-		atomic.AddUint32(r.unfinshed, 1)
-	}
-	atomic.StoreUint64(r.widx, w+size)
-	atomic.AddUint64(r.puts, 1)
+	r.commitWrite(w + size)
 }
 
-func (r *Ring) putSlow(ctx context.Context, msg parts, size uint64, timeout time.Duration) error {
+func (r *Ring) putSlow(ctx context.Context, kind byte, m parts, size uint64, timeout time.Duration) error {
 	dl := makeDeadline(timeout)
 	if err := r.checkReaders(); err != nil {
 		return err
@@ -486,30 +701,32 @@ func (r *Ring) putSlow(ctx context.Context, msg parts, size uint64, timeout time
 		if err := lockWithin(r.wmu, ctx, &dl); err != nil {
 			return err
 		}
+		EnterCritical()
+		r.redoWrite()
 		w := atomic.LoadUint64(r.widx)
-		if r.room(w, size, true) {
-			EnterCritical()
-			r.publishWhole(w, size, msg)
+		if r.room(w, size) {
+			r.publish(w, size, kind, m)
 			r.wmu.Unlock()
 			LeaveCritical()
 			wakeOne(r.dataSeq, r.rwaiting)
 			return nil
 		}
 		r.wmu.Unlock()
-		if err := r.awaitRoom(ctx, &dl, size, true); err != nil {
+		LeaveCritical()
+		if err := r.awaitRoom(ctx, &dl, size); err != nil {
 			return err
 		}
 	}
 }
 
 // awaitRoom waits until a frame of size bytes could fit.
-func (r *Ring) awaitRoom(ctx context.Context, dl *deadline, size uint64, count bool) error {
+func (r *Ring) awaitRoom(ctx context.Context, dl *deadline, size uint64) error {
 	var check func() error
 	if r.flags&flagTrack != 0 {
 		check = r.checkReaders
 	}
 	return r.await(ctx, r.spaceSeq, r.wwaiting, dl, func() bool {
-		return r.room(atomic.LoadUint64(r.widx), size, count)
+		return r.room(atomic.LoadUint64(r.widx), size)
 	}, check)
 }
 
@@ -518,79 +735,6 @@ func (r *Ring) awaitRoom(ctx context.Context, dl *deadline, size uint64, count b
 func (r *Ring) checkReaders() error {
 	if r.flags&flagTrack != 0 && r.sideGone(RingReader) {
 		return ErrBrokenPipe
-	}
-	return nil
-}
-
-// putStream writes a message larger than a frame as pieces, holding the
-// writers' Mutex throughout.
-func (r *Ring) putStream(ctx context.Context, msg parts, timeout time.Duration) error {
-	dl := makeDeadline(timeout)
-	if err := r.checkReaders(); err != nil {
-		return err
-	}
-	for {
-		if err := lockWithin(r.wmu, ctx, &dl); err != nil {
-			return err
-		}
-		// Room for one more message (maxsize) before any piece.
-		if r.room(atomic.LoadUint64(r.widx), 0, true) {
-			break
-		}
-		r.wmu.Unlock()
-		if err := r.awaitRoom(ctx, &dl, 0, true); err != nil {
-			return err
-		}
-	}
-	defer r.wmu.Unlock()
-	id := uint64(r.a.me)<<32 | uint64(streamSeq.Add(1))
-	chunk := int(r.maxFrame-pieceHeader) &^ 7
-	var ph [16]byte
-	binary.LittleEndian.PutUint64(ph[0:], id)
-	binary.LittleEndian.PutUint64(ph[8:], uint64(msg.len()))
-	joinable := r.flags&flagJoinable != 0
-	if joinable {
-		atomic.AddUint32(r.unfinshed, 1)
-	}
-	atomic.StoreUint64(r.active, id)
-	for off := 0; off < msg.len(); {
-		n := min(chunk, msg.len()-off)
-		size := frameSize(16 + n)
-		w := atomic.LoadUint64(r.widx)
-		if !r.room(w, size, false) {
-			if err := r.awaitRoom(ctx, &dl, size, false); err != nil {
-				// Give the message up: readers waiting for its next
-				// piece see that the stream in progress is not theirs.
-				atomic.StoreUint64(r.active, 0)
-				if joinable {
-					atomic.AddUint32(r.unfinshed, ^uint32(0))
-				}
-				wakeAll(r.dataSeq, r.rwaiting)
-				return err
-			}
-			continue
-		}
-		var flags byte
-		if off == 0 {
-			flags |= pieceFirst
-		}
-		if off+n == msg.len() {
-			flags |= pieceLast
-		}
-		EnterCritical()
-		r.setHeader(w, 16+n, kindPiece, flags)
-		r.copyIn(w+frameHeader, ph[:])
-		r.copyParts(w+pieceHeader, msg, off, n)
-		atomic.StoreUint64(r.widx, w+size)
-		if flags&pieceLast != 0 {
-			atomic.AddUint64(r.puts, 1)
-			atomic.StoreUint64(r.active, 0)
-		}
-		LeaveCritical()
-		// The reader of a stream sleeps holding the readers' Mutex; wake
-		// it rather than a reader that would only wait for that Mutex.
-		wakeAll(r.dataSeq, r.rwaiting)
-		off += n
 	}
 	return nil
 }
@@ -606,9 +750,10 @@ func (r *Ring) Get(ctx context.Context, block bool, timeout time.Duration) ([]by
 	}
 	EnterCritical()
 	if r.rmu.TryLock() {
+		r.redoRead()
 		rd := atomic.LoadUint64(r.ridx)
 		if atomic.LoadUint64(r.widx) != rd {
-			if n, kind, _ := r.header(rd); kind == kindWhole {
+			if n, kind := r.header(rd); kind == kindWhole && frameSize(int(n)) <= r.maxFrame {
 				msg := r.takeWhole(rd, n)
 				r.rmu.Unlock()
 				LeaveCritical()
@@ -630,15 +775,14 @@ func (r *Ring) Reused(msg []byte) bool {
 }
 
 // takeWhole copies out the whole message at rd and publishes the read
-// index. The caller holds the readers' Mutex.
+// index. The caller holds the readers' Mutex, in a critical section.
 func (r *Ring) takeWhole(rd, n uint64) []byte {
 	if uint64(cap(r.scratch)) < n {
 		r.scratch = make([]byte, n, max(n, 256))
 	}
 	msg := r.scratch[:n]
 	r.copyOut(msg, rd+frameHeader)
-	atomic.StoreUint64(r.ridx, rd+frameSize(int(n)))
-	atomic.AddUint64(r.gets, 1)
+	r.commitRead(rd + frameSize(int(n)))
 	return msg
 }
 
@@ -657,9 +801,14 @@ func (r *Ring) getSlow(ctx context.Context, timeout time.Duration) ([]byte, erro
 		if err := lockWithin(r.rmu, ctx, &dl); err != nil {
 			return nil, err
 		}
-		msg, err := r.readLocked(ctx)
+		EnterCritical()
+		r.redoRead()
+		msg, blk, err := r.readLocked()
 		r.rmu.Unlock()
+		LeaveCritical()
 		if msg != nil || err != nil {
+			// A reader killed before this Free leaks the block.
+			r.a.Free(blk)
 			r.afterGet()
 			return msg, err
 		}
@@ -667,6 +816,33 @@ func (r *Ring) getSlow(ctx context.Context, timeout time.Duration) ([]byte, erro
 			return nil, err
 		}
 	}
+}
+
+// readLocked reads the next message, nil when the ring is empty. For an
+// out-of-line message it also returns the block, for the caller to free
+// once it has released the readers' Mutex. The caller holds that Mutex,
+// in a critical section.
+func (r *Ring) readLocked() (msg []byte, blk uint64, err error) {
+	rd := atomic.LoadUint64(r.ridx)
+	if atomic.LoadUint64(r.widx) == rd {
+		return nil, 0, nil
+	}
+	n, kind := r.header(rd)
+	switch {
+	case kind == kindWhole && frameSize(int(n)) <= r.maxFrame:
+		return r.takeWhole(rd, n), 0, nil
+	case kind == kindOutOfLine && n == outOfLineSize:
+		blk, size := r.outOfLine(rd)
+		if blk < heapStart || blk%64 != 0 || blk+size > uint64(r.a.size) || blk+size < blk {
+			r.commitRead(rd + frameSize(int(n)))
+			return nil, 0, fmt.Errorf("ring: got a message of %d bytes at offset %d, outside the arena of %s", size, blk, formatSize(r.a.size))
+		}
+		msg = make([]byte, size)
+		copy(msg, r.a.Bytes(blk, int(size)))
+		r.commitRead(rd + frameSize(int(n)))
+		return msg, blk, nil
+	}
+	return nil, 0, fmt.Errorf("ring: got a frame of kind %d and %d bytes at index %d, want a message frame", kind, n, rd)
 }
 
 // awaitData waits until the ring is not empty; on a tracked ring,
@@ -683,99 +859,6 @@ func (r *Ring) awaitData(ctx context.Context, dl *deadline) error {
 		}
 	}
 	return r.await(ctx, r.dataSeq, r.rwaiting, dl, ready, check)
-}
-
-// errStreamLost: the writer of the message being read gave it up or died.
-var errStreamLost = errors.New("ring: the writer of a streamed message gave it up")
-
-// readLocked reads the next message, nil when the ring is empty. It
-// skips pieces of messages nobody is reading, and waits for the rest of a
-// streamed message once its first piece is read. The caller holds the
-// readers' Mutex.
-func (r *Ring) readLocked(ctx context.Context) ([]byte, error) {
-	var (
-		stream    uint64 // id of the message being read, 0 if none
-		total     uint64
-		assembled []byte
-	)
-	for {
-		rd := atomic.LoadUint64(r.ridx)
-		if atomic.LoadUint64(r.widx) == rd {
-			if stream == 0 {
-				return nil, nil
-			}
-			err := r.awaitPiece(ctx, stream)
-			if err == errStreamLost {
-				return nil, nil // the partial message is dropped
-			}
-			if err != nil {
-				return nil, err
-			}
-			continue
-		}
-		n, kind, flags := r.header(rd)
-		if kind == kindWhole {
-			EnterCritical()
-			msg := r.takeWhole(rd, n)
-			LeaveCritical()
-			return msg, nil
-		}
-		var ph [16]byte
-		r.copyOut(ph[:], rd+frameHeader)
-		id := binary.LittleEndian.Uint64(ph[0:])
-		tot := binary.LittleEndian.Uint64(ph[8:])
-		data := n - 16
-		if flags&pieceFirst != 0 && tot <= uint64(r.a.size)*4 {
-			stream, total = id, tot
-			assembled = make([]byte, 0, tot)
-		} else if stream == 0 || id != stream {
-			stream, assembled = 0, nil
-		}
-		if stream != 0 && uint64(len(assembled))+data > total {
-			stream, assembled = 0, nil // inconsistent: drop it
-		}
-		EnterCritical()
-		if stream != 0 {
-			m := len(assembled)
-			assembled = assembled[:m+int(data)]
-			r.copyOut(assembled[m:], rd+pieceHeader)
-		}
-		atomic.StoreUint64(r.ridx, rd+frameSize(int(n)))
-		done := stream != 0 && flags&pieceLast != 0
-		if done {
-			atomic.AddUint64(r.gets, 1)
-		}
-		LeaveCritical()
-		wakeAll(r.spaceSeq, r.wwaiting)
-		if done {
-			if uint64(len(assembled)) != total {
-				stream, assembled = 0, nil
-				continue
-			}
-			return assembled, nil
-		}
-	}
-}
-
-// awaitPiece waits, holding the readers' Mutex, for the next piece of
-// stream: errStreamLost when its writer gave it up or died. The caller's
-// timeout does not apply: the message has started arriving.
-func (r *Ring) awaitPiece(ctx context.Context, stream uint64) error {
-	dl := deadline{forever: true}
-	tok := uint32(stream >> 32)
-	return r.await(ctx, r.dataSeq, r.rwaiting, &dl, func() bool {
-		return atomic.LoadUint64(r.widx) != atomic.LoadUint64(r.ridx)
-	}, func() error {
-		// Look at the stream in progress before the write index: a
-		// writer publishes its last piece before it clears the stream.
-		if atomic.LoadUint64(r.active) == stream && r.a.Alive(tok) {
-			return nil
-		}
-		if atomic.LoadUint64(r.widx) != atomic.LoadUint64(r.ridx) {
-			return nil
-		}
-		return errStreamLost
-	})
 }
 
 // Poll waits until there is something to read (or, on a tracked ring, the
@@ -798,6 +881,7 @@ func (r *Ring) Poll(ctx context.Context, timeout time.Duration) (bool, error) {
 
 // await waits until ready() holds: it spins a little, then sleeps on seq
 // in bounded slices, counted in waiting so that the other side wakes it.
+// Before each look it finishes the commits of dead processes (settle).
 // check, when not nil, runs before every sleep and may end the wait with
 // its error.
 func (r *Ring) await(ctx context.Context, seq, waiting *uint32, dl *deadline, ready func() bool, check func() error) error {
@@ -817,6 +901,7 @@ func (r *Ring) await(ctx context.Context, seq, waiting *uint32, dl *deadline, re
 	watching := false
 	for {
 		s := atomic.LoadUint32(seq)
+		r.settle()
 		if ready() {
 			return nil
 		}
@@ -847,21 +932,27 @@ func (r *Ring) await(ctx context.Context, seq, waiting *uint32, dl *deadline, re
 	}
 }
 
-// JoinableQueue: unfinished tasks.
+// JoinableQueue: unfinished tasks, the messages put minus the tasks done.
 
 // Unfinished returns how many messages were put and not yet marked done.
-func (r *Ring) Unfinished() int { return int(atomic.LoadUint32(r.unfinshed)) }
+func (r *Ring) Unfinished() int {
+	r.settle()
+	n := int64(atomic.LoadUint64(r.puts) - atomic.LoadUint64(r.done))
+	return int(max(n, 0))
+}
 
 // TaskDone marks one message done; ErrTaskDone when none is unfinished.
 func (r *Ring) TaskDone() error {
+	r.settle()
 	for {
-		v := atomic.LoadUint32(r.unfinshed)
-		if v == 0 {
+		d := atomic.LoadUint64(r.done)
+		p := atomic.LoadUint64(r.puts)
+		if d >= p {
 			return ErrTaskDone
 		}
-		if atomic.CompareAndSwapUint32(r.unfinshed, v, v-1) {
-			if v == 1 && atomic.LoadUint32(r.jwaiting) != 0 {
-				futexWakeAll(r.unfinshed)
+		if atomic.CompareAndSwapUint64(r.done, d, d+1) {
+			if d+1 == p && atomic.LoadUint32(r.jwaiting) != 0 {
+				futexWakeAll(r.doneLow)
 			}
 			return nil
 		}
@@ -871,7 +962,7 @@ func (r *Ring) TaskDone() error {
 // Join waits until every message put has been marked done, at most
 // timeout (< 0: forever), and reports whether they were.
 func (r *Ring) Join(ctx context.Context, timeout time.Duration) (bool, error) {
-	if atomic.LoadUint32(r.unfinshed) == 0 {
+	if r.Unfinished() == 0 {
 		return true, nil
 	}
 	dl := makeDeadline(timeout)
@@ -879,8 +970,8 @@ func (r *Ring) Join(ctx context.Context, timeout time.Duration) (bool, error) {
 	defer atomic.AddUint32(r.jwaiting, ^uint32(0))
 	watching := false
 	for {
-		v := atomic.LoadUint32(r.unfinshed)
-		if v == 0 {
+		v := atomic.LoadUint32(r.doneLow)
+		if r.Unfinished() == 0 {
 			return true, nil
 		}
 		if ctx != nil {
@@ -889,7 +980,7 @@ func (r *Ring) Join(ctx context.Context, timeout time.Duration) (bool, error) {
 			}
 			if !watching && ctx.Done() != nil {
 				watching = true
-				stop := context.AfterFunc(ctx, func() { futexWakeAll(r.unfinshed) })
+				stop := context.AfterFunc(ctx, func() { futexWakeAll(r.doneLow) })
 				defer stop()
 			}
 		}
@@ -901,61 +992,156 @@ func (r *Ring) Join(ctx context.Context, timeout time.Duration) (bool, error) {
 		if left > 0 {
 			sleep = min(sleep, left)
 		}
-		futexWait(r.unfinshed, v, sleep)
+		futexWait(r.doneLow, v, sleep)
 	}
 }
 
-// Holders of a tracked ring's ends. Each side has an overflow word and
-// holderSlots slots of 64 bits: 0 free; a pid (high half 0) for a process
-// holding that end; or, for a handle sent and not yet received, the
-// sender's pid with an expiry time (Unix seconds) in the high half. An end
-// is gone when no slot holds a live process or an unexpired handle in
-// flight. When the slots run out the overflow word is set and the end is
-// never reported gone.
+// Holders of a tracked ring's ends. Each side has a chain of blocks of
+// 64-bit slots: the first, of holderSlots slots, in the ring's header;
+// the others, of blockSlots slots, allocated in the arena as they are
+// needed and linked by their first word (0: the end of the chain). A slot
+// holds 0 (free); a token (high half 0) for a process holding that end;
+// or, for a handle sent and not yet received, the sender's token with an
+// expiry time (Unix seconds) in the high half. An end is gone when no slot
+// holds a live process or an unexpired handle in flight.
+//
+// A process that needs a slot takes a free one; failing that, the slot of
+// a holder that died or of a handle in flight that expired; failing that,
+// it grows the chain by a block whose first slot it has already taken.
+// Slots are taken and given back by compare-and-swap, without a lock, and
+// blocks are only freed with the ring, so any number of processes can hold
+// an end, and no count of holders, live or dead, keeps an end open.
 
-func (r *Ring) holderSlot(side RingSide, i int) *uint64 {
-	return r.a.Uint64(r.off + ringHoldersOff + uint64(side)*holderSideSize + 8 + uint64(i)*8)
+const (
+	holderSlots     = 31
+	holderSideSize  = 8 + holderSlots*8
+	blockSlots      = 63
+	holderBlockSize = 8 + blockSlots*8
+	maxHolderBlocks = 1 << 20 // bounds a walk of a chain the arena's memory corrupted
+
+	// pendingLife is how long a handle to a tracked ring's end, sent but
+	// not yet received, keeps that end open.
+	pendingLife = 10 // seconds
+)
+
+// holderBlock returns the offset of side's first block of slots.
+func (r *Ring) holderBlock(side RingSide) uint64 {
+	return r.off + ringHoldersOff + uint64(side)*holderSideSize
 }
 
-func (r *Ring) holderOverflow(side RingSide) *uint32 {
-	return r.a.Uint32(r.off + ringHoldersOff + uint64(side)*holderSideSize)
+// validBlock reports whether off could be a block of slots Alloc gave.
+func (r *Ring) validBlock(off uint64) bool {
+	return off%64 == 0 && off >= heapStart && off+holderBlockSize <= uint64(r.a.size)
+}
+
+// slotWalk visits the slots of one side: for w := r.slots(side); w.next(); { w.slot }.
+type slotWalk struct {
+	r    *Ring
+	blk  uint64 // the block being walked
+	i, n int    // the next slot's index in it, and its slot count
+	hops int
+	slot *uint64
+}
+
+func (r *Ring) slots(side RingSide) slotWalk {
+	return slotWalk{r: r, blk: r.holderBlock(side), n: holderSlots}
+}
+
+// next moves to the next slot, and reports whether there is one.
+func (w *slotWalk) next() bool {
+	for w.i == w.n {
+		nb := atomic.LoadUint64(w.r.a.Uint64(w.blk))
+		if nb == 0 || !w.r.validBlock(nb) || w.hops >= maxHolderBlocks {
+			return false
+		}
+		w.blk, w.i, w.n = nb, 0, blockSlots
+		w.hops++
+	}
+	w.slot = w.r.a.Uint64(w.blk + 8 + uint64(w.i)*8)
+	w.i++
+	return true
 }
 
 // Hold records this process as a holder of side: it made the ring, or
-// received a handle to that end (which takes the place of the handle in
-// flight, if one is recorded).
-func (r *Ring) Hold(side RingSide) {
-	for i := range holderSlots {
-		s := r.holderSlot(side, i)
-		if v := atomic.LoadUint64(s); v>>32 != 0 && atomic.CompareAndSwapUint64(s, v, uint64(r.a.me)) {
-			return
+// received a handle to that end (which takes the place of a handle in
+// flight, if one is recorded). It fails only when it needs a new block of
+// slots and the arena has no room for one.
+func (r *Ring) Hold(side RingSide) error {
+	for w := r.slots(side); w.next(); {
+		if v := atomic.LoadUint64(w.slot); v>>32 != 0 && atomic.CompareAndSwapUint64(w.slot, v, uint64(r.a.me)) {
+			return nil
 		}
 	}
-	r.claimSlot(side, uint64(r.a.me))
+	return r.claimSlot(side, uint64(r.a.me))
 }
 
 // Send records a handle to side in flight to another process, which holds
-// the end open for pendingLife seconds or until it is received.
-func (r *Ring) Send(side RingSide) {
-	r.claimSlot(side, uint64(time.Now().Unix()+pendingLife)<<32|uint64(r.a.me))
+// the end open for pendingLife seconds or until it is received. It fails
+// as Hold does.
+func (r *Ring) Send(side RingSide) error {
+	return r.claimSlot(side, uint64(time.Now().Unix()+pendingLife)<<32|uint64(r.a.me))
 }
 
-func (r *Ring) claimSlot(side RingSide, v uint64) {
-	for i := range holderSlots {
-		s := r.holderSlot(side, i)
-		if atomic.LoadUint64(s) == 0 && atomic.CompareAndSwapUint64(s, 0, v) {
-			return
+func (r *Ring) claimSlot(side RingSide, v uint64) error {
+	for w := r.slots(side); w.next(); {
+		if atomic.LoadUint64(w.slot) == 0 && atomic.CompareAndSwapUint64(w.slot, 0, v) {
+			return nil
 		}
 	}
-	atomic.StoreUint32(r.holderOverflow(side), 1)
+	now := uint64(time.Now().Unix())
+	for w := r.slots(side); w.next(); {
+		if old := atomic.LoadUint64(w.slot); r.stale(old, now) && atomic.CompareAndSwapUint64(w.slot, old, v) {
+			return nil
+		}
+	}
+	return r.growSlots(side, v)
+}
+
+// stale reports whether slot value v names a holder that died or a handle
+// in flight that expired.
+func (r *Ring) stale(v, now uint64) bool {
+	switch {
+	case v == 0:
+		return false
+	case v>>32 != 0:
+		return v>>32 <= now
+	}
+	return !r.a.Alive(uint32(v))
+}
+
+// growSlots links a new block of slots at the end of side's chain, its
+// first slot holding v. A process killed before the link leaks the block.
+func (r *Ring) growSlots(side RingSide, v uint64) error {
+	nb, err := r.a.Alloc(holderBlockSize)
+	if err != nil {
+		return fmt.Errorf("ring: cannot record another holder of a pipe's end: %w", err)
+	}
+	atomic.StoreUint64(r.a.Uint64(nb+8), v)
+	blk := r.holderBlock(side)
+	for hops := 0; hops < maxHolderBlocks; hops++ {
+		link := r.a.Uint64(blk)
+		next := atomic.LoadUint64(link)
+		if next == 0 {
+			if atomic.CompareAndSwapUint64(link, 0, nb) {
+				return nil
+			}
+			continue
+		}
+		if !r.validBlock(next) {
+			break
+		}
+		blk = next
+	}
+	r.a.Free(nb)
+	return fmt.Errorf("ring: the holder slots of a pipe's end at offset %d are corrupt", r.off)
 }
 
 // Drop removes one of this process's holds on side (its close), and wakes
 // the other side's waiters so they can see the end gone.
 func (r *Ring) Drop(side RingSide) {
-	for i := range holderSlots {
-		s := r.holderSlot(side, i)
-		if atomic.LoadUint64(s) == uint64(r.a.me) && atomic.CompareAndSwapUint64(s, uint64(r.a.me), 0) {
+	me := uint64(r.a.me)
+	for w := r.slots(side); w.next(); {
+		if atomic.LoadUint64(w.slot) == me && atomic.CompareAndSwapUint64(w.slot, me, 0) {
 			break
 		}
 	}
@@ -971,11 +1157,8 @@ func (r *Ring) Drop(side RingSide) {
 // anyHolder reports whether any slot of side is taken, without looking
 // whether its process lives: the cheap test of a send.
 func (r *Ring) anyHolder(side RingSide) bool {
-	if atomic.LoadUint32(r.holderOverflow(side)) != 0 {
-		return true
-	}
-	for i := range holderSlots {
-		if atomic.LoadUint64(r.holderSlot(side, i)) != 0 {
+	for w := r.slots(side); w.next(); {
+		if atomic.LoadUint64(w.slot) != 0 {
 			return true
 		}
 	}
@@ -987,24 +1170,15 @@ func (r *Ring) anyHolder(side RingSide) bool {
 func (r *Ring) SideGone(side RingSide) bool { return r.sideGone(side) }
 
 func (r *Ring) sideGone(side RingSide) bool {
-	if atomic.LoadUint32(r.holderOverflow(side)) != 0 {
-		return false
-	}
 	now := uint64(time.Now().Unix())
-	for i := range holderSlots {
-		s := r.holderSlot(side, i)
-		v := atomic.LoadUint64(s)
+	for w := r.slots(side); w.next(); {
+		v := atomic.LoadUint64(w.slot)
 		switch {
 		case v == 0:
-		case v>>32 != 0:
-			if v>>32 > now {
-				return false
-			}
-			atomic.CompareAndSwapUint64(s, v, 0) // expired in flight
-		case r.a.Alive(uint32(v)):
-			return false
+		case r.stale(v, now):
+			atomic.CompareAndSwapUint64(w.slot, v, 0) // free it for the next holder
 		default:
-			atomic.CompareAndSwapUint64(s, v, 0) // its holder died
+			return false
 		}
 	}
 	return true

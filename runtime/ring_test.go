@@ -10,7 +10,6 @@ import (
 	"errors"
 	"fmt"
 	"os"
-	"sync"
 	"sync/atomic"
 	"syscall"
 	"testing"
@@ -93,7 +92,7 @@ func init() {
 			return err
 		}
 		w := atomic.LoadUint64(r.widx)
-		r.setHeader(w, 64, kindWhole, 0)
+		r.setHeader(w, 64, kindWhole)
 		r.copyIn(w+frameHeader, bytes.Repeat([]byte("torn"), 8))
 		syscall.Kill(os.Getpid(), syscall.SIGKILL)
 		time.Sleep(10 * time.Second)
@@ -107,33 +106,6 @@ func init() {
 			return err
 		}
 		return r.Put(nil, bigMessage(int(args[1])), true, 20*time.Second)
-	}
-	// ring-read-first-piece ringOff: read the first piece of a streamed
-	// message and die holding the readers' Mutex.
-	helpers["ring-read-first-piece"] = func(a *Arena, args []uint64) error {
-		r, err := a.RingAt(args[0])
-		if err != nil {
-			return err
-		}
-		if err := r.rmu.Lock(nil, time.Second); err != nil {
-			return err
-		}
-		deadline := time.Now().Add(5 * time.Second)
-		for r.Empty() {
-			if time.Now().After(deadline) {
-				return errors.New("no piece to read")
-			}
-			time.Sleep(time.Millisecond)
-		}
-		rd := atomic.LoadUint64(r.ridx)
-		n, kind, flags := r.header(rd)
-		if kind != kindPiece || flags&pieceFirst == 0 {
-			return fmt.Errorf("got a frame of kind %d flags %d, want a first piece", kind, flags)
-		}
-		atomic.StoreUint64(r.ridx, rd+frameSize(int(n)))
-		syscall.Kill(os.Getpid(), syscall.SIGKILL)
-		time.Sleep(10 * time.Second)
-		return errors.New("still alive after SIGKILL")
 	}
 	// ring-hold-and-put ringOff: hold the writing end, put "hello", exit
 	// without closing it.
@@ -442,67 +414,6 @@ func TestRingWriterKilled(t *testing.T) {
 	t.Logf("%d messages in 5 rounds", total)
 }
 
-func TestRingStreamWriterKilled(t *testing.T) {
-	a := newTestArena(t)
-	r := newRing(t, a, RingOptions{Size: 64 << 10})
-	h := startHelper(t, a, "ring-put-big", r.Offset(), 1<<20)
-	// Nobody reads: the writer fills the ring and waits, mid-message.
-	eventually(t, 10*time.Second, "the ring to fill", func() bool {
-		return atomic.LoadUint64(r.active) != 0 && atomic.LoadUint64(r.widx) > 32<<10
-	})
-	h.cmd.Process.Kill()
-	<-h.done
-	start := time.Now()
-	if msg, err := r.Get(nil, true, 300*time.Millisecond); !errors.Is(err, ErrTimeout) {
-		t.Fatalf("Get after the stream's writer died = %d bytes, %v; want ErrTimeout", len(msg), err)
-	}
-	if d := time.Since(start); d > 3*time.Second {
-		t.Errorf("Get took %v", d)
-	}
-	if err := r.Put(nil, []byte("next"), true, 5*time.Second); err != nil {
-		t.Fatal(err)
-	}
-	if got, err := r.Get(nil, true, time.Second); err != nil || string(got) != "next" {
-		t.Fatalf("got %q, %v; want \"next\"", got, err)
-	}
-	// A writer that gives a big message up (timeout) leaves its pieces
-	// to be skipped.
-	if err := r.Put(nil, bigMessage(1<<20), true, 50*time.Millisecond); !errors.Is(err, ErrTimeout) {
-		t.Fatalf("Put of a big message nobody reads = %v, want ErrTimeout", err)
-	}
-	if msg, err := r.Get(nil, true, 300*time.Millisecond); !errors.Is(err, ErrTimeout) {
-		t.Fatalf("Get of a message given up = %d bytes, %v; want ErrTimeout", len(msg), err)
-	}
-	r.Put(nil, []byte("then"), true, time.Second)
-	if got, err := r.Get(nil, true, 2*time.Second); err != nil || string(got) != "then" {
-		t.Fatalf("Get after a message given up = %d bytes %.10q, %v; want \"then\"", len(got), got, err)
-	}
-}
-
-func TestRingStreamReaderKilled(t *testing.T) {
-	a := newTestArena(t)
-	r := newRing(t, a, RingOptions{Size: 64 << 10})
-	var wg sync.WaitGroup
-	wg.Add(1)
-	w := handle(t, r)
-	go func() {
-		defer wg.Done()
-		if err := w.Put(nil, bigMessage(200<<10), true, 10*time.Second); err != nil {
-			t.Errorf("put big: %v", err)
-		}
-		if err := w.Put(nil, []byte("after the big one"), true, 10*time.Second); err != nil {
-			t.Errorf("put small: %v", err)
-		}
-	}()
-	h := startHelper(t, a, "ring-read-first-piece", r.Offset())
-	<-h.done
-	got, err := r.Get(nil, true, 10*time.Second)
-	if err != nil || string(got) != "after the big one" {
-		t.Fatalf("got %d bytes %.20q, %v; want the message after the one whose reader died", len(got), got, err)
-	}
-	wg.Wait()
-}
-
 func TestRingEndOfFile(t *testing.T) {
 	a := newTestArena(t)
 	r := newRing(t, a, RingOptions{Track: true})
@@ -560,7 +471,9 @@ func TestRingEndOfFile(t *testing.T) {
 	if r3.SideGone(RingWriter) {
 		t.Fatal("an end with a handle in flight is gone")
 	}
-	atomic.StoreUint64(r3.holderSlot(RingWriter, 0), uint64(time.Now().Unix()-1)<<32|1)
+	w := r3.slots(RingWriter)
+	w.next()
+	atomic.StoreUint64(w.slot, uint64(time.Now().Unix()-1)<<32|1)
 	if !r3.SideGone(RingWriter) {
 		t.Fatal("an end whose handle in flight expired is not gone")
 	}
@@ -578,12 +491,13 @@ func TestRingJoinable(t *testing.T) {
 	if r.Unfinished() != 3 {
 		t.Fatalf("Unfinished = %d, want 3", r.Unfinished())
 	}
-	// A streamed message counts once.
-	hp := handle(t, r)
-	putDone := make(chan error, 1)
-	go func() { putDone <- hp.Put(nil, bigMessage(1<<20), true, 5*time.Second) }()
-	defer func() { <-putDone }()
-	eventually(t, 5*time.Second, "the stream to start", func() bool { return r.Unfinished() == 4 })
+	// An out-of-line message counts once.
+	if err := r.Put(nil, bigMessage(1<<20), true, 5*time.Second); err != nil {
+		t.Fatal(err)
+	}
+	if r.Unfinished() != 4 || r.Len() != 4 {
+		t.Fatalf("Unfinished = %d, Len = %d, want 4, 4", r.Unfinished(), r.Len())
+	}
 	if ok, _ := r.Join(nil, 20*time.Millisecond); ok {
 		t.Fatal("Join with unfinished tasks = true")
 	}
