@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	goruntime "runtime"
 	"strconv"
 	"sync"
 	"sync/atomic"
@@ -22,9 +23,199 @@ import (
 // Lock, a Barrier, a Value…). Two userdata are the same object when their
 // handle types and offsets agree, whichever way each reached this process.
 type arenaObject interface {
-	Handle
+	refObject
 	offset() uint64
-	closedFlag() *bool
+}
+
+// refObject is the Go side of a userdata that holds references to shared
+// objects: every arenaObject, and a Connection.
+//
+// References (see runtime/refs.go). Each userdata holds a reference on
+// every allocation its object is made of (parts): a Condition on its own
+// and its lock's, a Value on its elements' and its lock's, a Connection
+// on its rings'. It takes them when it is made (holdNew), when a handle
+// is decoded (adoptRefs: it takes over the references the message
+// carried), or when a userdata is made for a part (a Value's get_lock).
+// It drops them on close() or, when no Lua value reaches it any more, in
+// a cleanup the Go runtime runs after a garbage collection
+// (collectgarbage() starts one); a process that dies drops them all.
+// The memory is freed when the last reference in any process goes, so
+// a handle never reads freed memory: after close() every method and field
+// raises ValueError.
+//
+// A handle in a message holds transfer references, taken by the encoder
+// (transferRefs) and adopted by the decoder; a message that is never
+// decoded leaks them. A message decoded more than once (a pool's start
+// message and task functions) is kept by its sender (keepRefs) and its
+// receivers take references of their own (World.keepDecoded).
+type refObject interface {
+	Handle
+	base() *arenaBase
+	// parts are the allocations the handle holds references on; none
+	// for a closed Connection.
+	parts() []uint64
+}
+
+// arenaBase is embedded in the Go value of every refObject: whether this
+// userdata was closed, and the references it holds.
+type arenaBase struct {
+	closed bool
+	refs   *heldRefs
+}
+
+func (b *arenaBase) base() *arenaBase { return b }
+
+// heldRefs are one userdata's references. They are apart from the object
+// so that the cleanup of the object can reach them; release is safe from
+// any goroutine and releases once.
+type heldRefs struct {
+	a    *runtime.Arena
+	offs []uint64
+	done atomic.Bool
+}
+
+func (h *heldRefs) release() {
+	if h != nil && h.done.CompareAndSwap(false, true) {
+		for _, off := range h.offs {
+			h.a.Unhold(off)
+		}
+	}
+}
+
+// holdRefs gives o its references: adopted from a message when adopt is
+// set, else new ones. On failure it holds none.
+func holdRefs(w *World, o refObject, adopt bool) error {
+	if w.Arena == nil {
+		return fmt.Errorf("%s: this process has no shared-memory arena", o.HandleType())
+	}
+	parts := o.parts()
+	for i, off := range parts {
+		var err error
+		if adopt {
+			err = w.Arena.Adopt(off)
+		} else {
+			err = w.Arena.Hold(off)
+		}
+		if err != nil {
+			for _, p := range parts[:i] {
+				w.Arena.Unhold(p)
+			}
+			return err
+		}
+	}
+	h := &heldRefs{a: w.Arena, offs: parts}
+	b := o.base()
+	b.refs = h
+	goruntime.AddCleanup(b, (*heldRefs).release, h)
+	return nil
+}
+
+// holdNew gives o, just made by this process, its references, raising
+// (after freeing what nobody else holds) when it cannot.
+func holdNew(L *lua.LState, o refObject, what string) {
+	w := worldOf(L)
+	if err := holdRefs(w, o, false); err != nil {
+		for _, off := range o.parts() {
+			if w.Arena.Refs(off) == 0 {
+				w.Arena.Free(off)
+			}
+		}
+		raiseSync(L, err, what)
+	}
+}
+
+// holdPart gives o, a new userdata for an object this process already
+// holds a reference to, its references.
+func holdPart(L *lua.LState, o refObject, what string) {
+	if err := holdRefs(worldOf(L), o, false); err != nil {
+		raiseSync(L, err, what)
+	}
+}
+
+// adoptRefs takes over the references a decoded handle v came with.
+func (w *World) adoptRefs(v lua.LValue) error {
+	ud, ok := v.(*lua.LUserData)
+	if !ok {
+		return nil
+	}
+	o, ok := ud.Value.(refObject)
+	if !ok || o.base().closed {
+		return nil
+	}
+	if err := holdRefs(w, o, w.keepDecoded == 0); err != nil {
+		return fmt.Errorf("decode: %s handle: %w", o.HandleType(), err)
+	}
+	return nil
+}
+
+// transferRefs takes the references a handle holds while it travels in
+// e's message. A closed object cannot be sent (its memory may be gone),
+// but a closed Connection travels as closed.
+func (e *Encoder) transferRefs(v any) error {
+	o, ok := v.(refObject)
+	if !ok {
+		return nil
+	}
+	parts := o.parts()
+	if len(parts) == 0 {
+		return nil
+	}
+	if o.base().closed {
+		return e.unsendable("cannot send a closed %s", o.HandleType())
+	}
+	a := e.w.Arena
+	for i, off := range parts {
+		if err := a.Retain(off); err != nil {
+			for _, p := range parts[:i] {
+				a.Release(p)
+			}
+			return e.fail("cannot send a %s: %v", o.HandleType(), err)
+		}
+	}
+	e.transfers = append(e.transfers, parts...)
+	return nil
+}
+
+// dropRefs releases the references of e's handles: the message will not
+// be sent, or failed to be.
+func (e *Encoder) dropRefs() {
+	for _, off := range e.transfers {
+		e.w.Arena.Release(off)
+	}
+	e.transfers = nil
+}
+
+// keepRefs makes the references of e's handles this process's, for a
+// message sent more than once: each receiver takes its own, and
+// unkeepRefs drops these once no receiver can still be decoding it.
+func (e *Encoder) keepRefs() {
+	for i, off := range e.transfers {
+		if e.w.Arena.Adopt(off) != nil {
+			e.transfers = e.transfers[:i] // the rest leaks
+			break
+		}
+	}
+}
+
+// unkeepRefs drops what keepRefs kept.
+func (e *Encoder) unkeepRefs() {
+	for _, off := range e.transfers {
+		e.w.Arena.Unhold(off)
+	}
+	e.transfers = nil
+}
+
+// whenFull runs mk, and when the arena is full collects the garbage, so
+// that the cleanups of unreachable handles release their objects, and
+// tries again.
+func whenFull[T any](mk func() (T, error)) (T, error) {
+	v, err := mk()
+	for i := 1; i <= 3 && errors.Is(err, runtime.ErrArenaFull); i++ {
+		goruntime.GC()
+		time.Sleep(time.Duration(i) * 10 * time.Millisecond) // the cleanups run meanwhile
+		v, err = mk()
+	}
+	return v, err
 }
 
 // arenaEqKey is where a state's shared __eq function lives in its
@@ -115,16 +306,17 @@ func checkArena(L *lua.LState, what string) *runtime.Arena {
 
 // checkOpen raises ValueError when o was closed by this process.
 func checkOpen(L *lua.LState, o arenaObject, what string) {
-	if *o.closedFlag() {
+	if o.base().closed {
 		Raise(L, "ValueError", "%s: the %s is closed", what, o.HandleType())
 	}
 }
 
-// closeArenaObject marks o closed and calls free, once.
-func closeArenaObject(o arenaObject, free func()) {
-	if c := o.closedFlag(); !*c {
-		*c = true
-		free()
+// closeArenaObject marks o closed and drops its references, once. The
+// object is freed when no other handle, in any process, holds it.
+func closeArenaObject(o refObject) {
+	if b := o.base(); !b.closed {
+		b.closed = true
+		b.refs.release()
 	}
 }
 

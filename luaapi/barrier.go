@@ -23,7 +23,7 @@ type barrierObj struct {
 	b       *runtime.Barrier
 	action  lua.LValue    // nil when there is none
 	timeout time.Duration // < 0: none
-	closed  bool
+	arenaBase
 }
 
 // Handle data: offset, timeout (0: none, else nanoseconds + 1), then the
@@ -36,7 +36,7 @@ const (
 
 func (b *barrierObj) HandleType() string { return "Barrier" }
 func (b *barrierObj) offset() uint64     { return b.b.Offset() }
-func (b *barrierObj) closedFlag() *bool  { return &b.closed }
+func (b *barrierObj) parts() []uint64    { return []uint64{b.b.Offset()} }
 
 func (b *barrierObj) HandleData() []byte {
 	t := uint64(0)
@@ -128,11 +128,12 @@ func mpBarrier(L *lua.LState) int {
 		}
 		b.action = action
 	}
-	rb, err := a.NewBarrier(int(pn))
+	rb, err := whenFull(func() (*runtime.Barrier, error) { return a.NewBarrier(int(pn)) })
 	if err != nil {
 		raiseSync(L, err, "Barrier")
 	}
 	b.b = rb
+	holdNew(L, b, "Barrier")
 	L.Push(newArenaUserdata(L, barrierTypeName, b))
 	return 1
 }
@@ -154,8 +155,12 @@ func checkBarrier(L *lua.LState, n int, what string) *barrierObj {
 
 // barrierIndex serves the fields parties, n_waiting and broken.
 func barrierIndex(L *lua.LState, key lua.LValue) (lua.LValue, bool) {
-	b := checkBarrier(L, 1, "")
-	switch lua.LVAsString(key) {
+	name := lua.LVAsString(key)
+	if name != "parties" && name != "n_waiting" && name != "broken" {
+		return nil, false
+	}
+	b := checkBarrier(L, 1, name)
+	switch name {
 	case "parties":
 		return lua.LNumber(b.b.Parties()), true
 	case "n_waiting":
@@ -204,10 +209,10 @@ func barrierAbort(L *lua.LState) int {
 	return 0
 }
 
-// barrierClose is b:close(): frees its space in the arena.
+// barrierClose is b:close(): this handle is done with the Barrier, which
+// is freed once no handle in any process holds it.
 func barrierClose(L *lua.LState) int {
-	b := checkBarrier(L, 1, "")
-	closeArenaObject(b, b.b.Free)
+	closeArenaObject(checkBarrier(L, 1, ""))
 	return 0
 }
 

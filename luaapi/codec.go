@@ -114,6 +114,9 @@ type Encoder struct {
 	path    []pathSeg
 	depth   int
 	lenient bool
+	// transfers are the references taken for the message's handles
+	// (see arenaobj.go).
+	transfers []uint64
 	// Known, when set, says which chunks the receiver already has, so
 	// that their source need not travel again.
 	Known func(ChunkID) bool
@@ -129,7 +132,11 @@ func (w *World) NewEncoder() *Encoder {
 // naming its path, and leaves the message unusable.
 func (e *Encoder) Encode(v lua.LValue, root string) error {
 	e.path = append(e.path[:0], pathSeg{name: root})
-	return e.value(v)
+	err := e.value(v)
+	if err != nil {
+		e.dropRefs()
+	}
+	return err
 }
 
 // EncodeLenient is Encode for a snapshot (the globals): a value that
@@ -472,6 +479,9 @@ func (e *Encoder) userdata(u *lua.LUserData) error {
 	if !ok {
 		return e.unsendable("cannot send a userdata that is not a procsh object")
 	}
+	if err := e.transferRefs(u.Value); err != nil {
+		return err
+	}
 	e.body = append(e.body, tagHandle)
 	e.body = appendString(e.body, h.HandleType())
 	e.body = appendString(e.body, string(h.HandleData()))
@@ -670,7 +680,11 @@ func (d *Decoder) value() (lua.LValue, error) {
 		outer := d.w.decoding
 		d.w.decoding = d.depth
 		defer func() { d.depth--; d.w.decoding = outer }()
-		return dec(d.w.L, []byte(data))
+		v, err := dec(d.w.L, []byte(data))
+		if err != nil {
+			return nil, err
+		}
+		return v, d.w.adoptRefs(v)
 	case tagUnsendable:
 		msg, err := d.str()
 		if err != nil {

@@ -17,15 +17,18 @@ const conditionTypeName = "multiprocessing.Condition"
 
 // condObj is the Go side of a Condition.
 type condObj struct {
-	w      *World
-	c      *runtime.Condition
-	closed bool
+	arenaBase
+	w *World
+	c *runtime.Condition
 }
 
 func (c *condObj) HandleType() string { return "Condition" }
 func (c *condObj) HandleData() []byte { return appendHandleInts(nil, c.c.Offset()) }
 func (c *condObj) offset() uint64     { return c.c.Offset() }
-func (c *condObj) closedFlag() *bool  { return &c.closed }
+
+// parts: the Condition and its lock, which each handle keeps alive (a
+// Lock given to mp.Condition may be closed by its own handle meanwhile).
+func (c *condObj) parts() []uint64 { return []uint64{c.c.Offset(), c.c.Lock().Offset()} }
 
 var conditionMethods = map[string]lua.LGFunction{
 	"acquire":    conditionAcquire,
@@ -74,11 +77,13 @@ func mpCondition(L *lua.LState) int {
 		checkOpen(L, l, "Condition")
 		lock = l.lock
 	}
-	c, err := a.NewCondition(lock)
+	c, err := whenFull(func() (*runtime.Condition, error) { return a.NewCondition(lock) })
 	if err != nil {
 		raiseSync(L, err, "Condition")
 	}
-	L.Push(newArenaUserdata(L, conditionTypeName, &condObj{w: worldOf(L), c: c}))
+	o := &condObj{w: worldOf(L), c: c}
+	holdNew(L, o, "Condition")
+	L.Push(newArenaUserdata(L, conditionTypeName, o))
 	return 1
 }
 
@@ -208,11 +213,10 @@ func conditionNotifyAll(L *lua.LState) int {
 	return 0
 }
 
-// conditionClose is cond:close(): frees its space in the arena, and its
-// lock's when the Condition made it.
+// conditionClose is cond:close(): this handle is done with the Condition
+// and its lock, each freed once no handle in any process holds it.
 func conditionClose(L *lua.LState) int {
-	c := checkCondition(L, 1, "")
-	closeArenaObject(c, c.c.Free)
+	closeArenaObject(checkCondition(L, 1, ""))
 	return 0
 }
 

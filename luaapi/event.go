@@ -12,15 +12,15 @@ const eventTypeName = "multiprocessing.Event"
 
 // eventObj is the Go side of an Event.
 type eventObj struct {
-	w      *World
-	e      *runtime.Event
-	closed bool
+	arenaBase
+	w *World
+	e *runtime.Event
 }
 
 func (e *eventObj) HandleType() string { return "Event" }
 func (e *eventObj) HandleData() []byte { return appendHandleInts(nil, e.e.Offset()) }
 func (e *eventObj) offset() uint64     { return e.e.Offset() }
-func (e *eventObj) closedFlag() *bool  { return &e.closed }
+func (e *eventObj) parts() []uint64    { return []uint64{e.e.Offset()} }
 
 var eventMethods = map[string]lua.LGFunction{
 	"set":    eventSet,
@@ -56,11 +56,13 @@ func decodeEvent(L *lua.LState, data []byte) (lua.LValue, error) {
 // mpEvent is mp.Event().
 func mpEvent(L *lua.LState) int {
 	a := checkArena(L, "Event")
-	e, err := a.NewEvent()
+	e, err := whenFull(a.NewEvent)
 	if err != nil {
 		raiseSync(L, err, "Event")
 	}
-	L.Push(newArenaUserdata(L, eventTypeName, &eventObj{w: worldOf(L), e: e}))
+	o := &eventObj{w: worldOf(L), e: e}
+	holdNew(L, o, "Event")
+	L.Push(newArenaUserdata(L, eventTypeName, o))
 	return 1
 }
 
@@ -110,10 +112,10 @@ func eventWait(L *lua.LState) int {
 	return 1
 }
 
-// eventClose is ev:close(): frees its space in the arena.
+// eventClose is ev:close(): this handle is done with the Event, which is
+// freed once no handle in any process holds it.
 func eventClose(L *lua.LState) int {
-	e := checkEvent(L, 1)
-	closeArenaObject(e, e.e.Free)
+	closeArenaObject(checkEvent(L, 1))
 	return 0
 }
 

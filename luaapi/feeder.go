@@ -29,10 +29,12 @@ import (
 // feeder is one process's pending puts to one ring. Its methods are safe
 // from any goroutine.
 type feeder struct {
+	arena   *runtime.Arena // holds the ring while items are pending
 	ring    *runtime.Ring
 	mu      sync.Mutex
-	pending [][]byte // whole messages, oldest first
+	pending []runtime.Message // oldest first
 	running bool
+	held    bool          // running with a hold on the ring
 	idle    chan struct{} // closed when pending is empty and nothing runs
 	cancel  bool          // cancel_join_thread: drop what is pending at exit
 }
@@ -46,9 +48,15 @@ func (w *World) feederFor(ring *runtime.Ring) *feeder {
 	}
 	f, ok := w.feeders[ring.Offset()]
 	if !ok {
-		f = &feeder{ring: ring}
+		f = &feeder{arena: w.Arena, ring: ring}
 		w.feeders[ring.Offset()] = f
 	}
+	f.mu.Lock()
+	if !f.running && f.ring != ring {
+		// Perhaps a new ring where a freed one was: use the caller's.
+		f.ring = ring
+	}
+	f.mu.Unlock()
 	return f
 }
 
@@ -74,14 +82,15 @@ func (f *feeder) count() int {
 	return len(f.pending)
 }
 
-// add queues msg (which the feeder keeps) and starts the goroutine.
-func (f *feeder) add(msg []byte) {
+// add queues msg and starts the goroutine.
+func (f *feeder) add(msg runtime.Message) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	f.pending = append(f.pending, msg)
 	if !f.running {
 		f.running = true
 		f.idle = make(chan struct{})
+		f.held = f.arena.Hold(f.ring.Offset()) == nil
 		go f.run()
 	}
 }
@@ -93,17 +102,23 @@ func (f *feeder) run() {
 		if len(f.pending) == 0 {
 			f.running = false
 			close(f.idle)
+			held, off := f.held, f.ring.Offset()
+			f.held = false
 			f.mu.Unlock()
+			if held {
+				f.arena.Unhold(off)
+			}
 			return
 		}
 		msg := f.pending[0]
 		f.mu.Unlock()
-		err := f.ring.Put(context.Background(), msg, true, -1)
+		err := f.ring.PutMessage(context.Background(), msg, true, -1)
 		if err != nil {
+			f.ring.Discard(msg)
 			fmt.Fprintf(os.Stderr, "procsh: warning: a queued item could not be put: %v\n", err)
 		}
 		f.mu.Lock()
-		f.pending[0] = nil
+		f.pending[0] = runtime.Message{}
 		f.pending = f.pending[1:]
 		f.mu.Unlock()
 	}

@@ -18,10 +18,10 @@ const (
 
 // lockObj is the Go side of a Lock or an RLock.
 type lockObj struct {
-	w      *World
-	rlock  bool
-	lock   runtime.CondLock // *runtime.Lock or *runtime.RLock
-	closed bool
+	arenaBase
+	w     *World
+	rlock bool
+	lock  runtime.CondLock // *runtime.Lock or *runtime.RLock
 }
 
 func (l *lockObj) HandleType() string {
@@ -33,7 +33,7 @@ func (l *lockObj) HandleType() string {
 
 func (l *lockObj) HandleData() []byte { return appendHandleInts(nil, l.lock.Offset()) }
 func (l *lockObj) offset() uint64     { return l.lock.Offset() }
-func (l *lockObj) closedFlag() *bool  { return &l.closed }
+func (l *lockObj) parts() []uint64    { return []uint64{l.lock.Offset()} }
 
 var lockMethods = map[string]lua.LGFunction{
 	"acquire": lockAcquire,
@@ -55,7 +55,8 @@ func init() {
 	RegisterHandle("RLock", func(L *lua.LState, data []byte) (lua.LValue, error) { return decodeLock(L, data, true) })
 }
 
-// lockAt wraps the lock at off in a userdata of its type.
+// lockAt wraps the lock at off in a userdata of its type, which holds no
+// references yet.
 func lockAt(w *World, off uint64, rlock bool) *lua.LUserData {
 	l := &lockObj{w: w, rlock: rlock}
 	if rlock {
@@ -94,22 +95,26 @@ func decodeLock(L *lua.LState, data []byte, rlock bool) (lua.LValue, error) {
 // mpLock is mp.Lock().
 func mpLock(L *lua.LState) int {
 	a := checkArena(L, "Lock")
-	lk, err := a.NewLock()
+	lk, err := whenFull(a.NewLock)
 	if err != nil {
 		raiseSync(L, err, "Lock")
 	}
-	L.Push((&lockObj{w: worldOf(L), lock: lk}).userdata())
+	l := &lockObj{w: worldOf(L), lock: lk}
+	holdNew(L, l, "Lock")
+	L.Push(l.userdata())
 	return 1
 }
 
 // mpRLock is mp.RLock().
 func mpRLock(L *lua.LState) int {
 	a := checkArena(L, "RLock")
-	lk, err := a.NewRLock()
+	lk, err := whenFull(a.NewRLock)
 	if err != nil {
 		raiseSync(L, err, "RLock")
 	}
-	L.Push((&lockObj{w: worldOf(L), rlock: true, lock: lk}).userdata())
+	l := &lockObj{w: worldOf(L), rlock: true, lock: lk}
+	holdNew(L, l, "RLock")
+	L.Push(l.userdata())
 	return 1
 }
 
@@ -180,17 +185,10 @@ func lockLocked(L *lua.LState) int {
 	return 1
 }
 
-// lockClose is lock:close(): frees its space in the arena.
+// lockClose is lock:close(): this handle is done with the lock, which is
+// freed once no handle in any process holds it.
 func lockClose(L *lua.LState) int {
-	l := checkLock(L, 1)
-	closeArenaObject(l, func() {
-		switch x := l.lock.(type) {
-		case *runtime.Lock:
-			x.Free()
-		case *runtime.RLock:
-			x.Free()
-		}
-	})
+	closeArenaObject(checkLock(L, 1))
 	return 0
 }
 

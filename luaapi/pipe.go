@@ -25,12 +25,28 @@ const connTypeName = "multiprocessing.Connection"
 // (runtime.Ring.Send), so closing this process's copy right after
 // starting a child that was given it does not end the pipe.
 type connObj struct {
+	arenaBase
 	w      *World
 	rd, wr *runtime.Ring
-	closed bool
 }
 
 func (c *connObj) HandleType() string { return "Connection" }
+
+// parts are the rings, which each open handle keeps alive (the holders of
+// each end are tracked apart, in the rings themselves).
+func (c *connObj) parts() []uint64 {
+	if c.closed {
+		return nil
+	}
+	var offs []uint64
+	if c.rd != nil {
+		offs = append(offs, c.rd.Offset())
+	}
+	if c.wr != nil && c.wr != c.rd {
+		offs = append(offs, c.wr.Offset())
+	}
+	return offs
+}
 
 // HandleData records the handle as in flight, so the end stays open until
 // the receiver holds it. A closed connection travels as closed.
@@ -101,7 +117,8 @@ func decodeConn(L *lua.LState, data []byte) (lua.LValue, error) {
 	if r.err != nil {
 		return nil, r.err
 	}
-	c := &connObj{w: w, closed: closed != 0}
+	c := &connObj{w: w}
+	c.closed = closed != 0
 	var err error
 	if rdOff != 0 {
 		r.checkOffset(w, rdOff, 0)
@@ -160,20 +177,23 @@ func mpPipe(L *lua.LState) int {
 		}
 	}
 	o := runtime.RingOptions{Size: size, Track: true}
-	r1, err := a.NewRing(o)
+	newRing := func() (*runtime.Ring, error) { return a.NewRing(o) }
+	r1, err := whenFull(newRing)
 	if err != nil {
 		raiseSync(L, err, "Pipe")
 	}
 	c1 := &connObj{w: w, rd: r1}
 	c2 := &connObj{w: w, wr: r1}
 	if duplex {
-		r2, err := a.NewRing(o)
+		r2, err := whenFull(newRing)
 		if err != nil {
 			r1.Free()
 			raiseSync(L, err, "Pipe")
 		}
 		c1.wr, c2.rd = r2, r2
 	}
+	holdNew(L, c1, "Pipe")
+	holdNew(L, c2, "Pipe")
 	c1.hold()
 	c2.hold()
 	L.Push(c1.userdata())
@@ -212,8 +232,11 @@ func connSend(L *lua.LState) int {
 		L.ArgError(2, "value expected")
 	}
 	var buf [16]byte
-	head, body := encodeMessage(L, c.w, 2, &buf)
+	head, body, e := encodeMessage(L, c.w, 2, &buf)
 	if err := c.wr.PutParts(c.w.Context(), head, body, true, -1); err != nil {
+		if e != nil {
+			e.dropRefs()
+		}
 		raiseRing(L, c.w, err, "Connection.send", "TimeoutError")
 	}
 	return 0
@@ -262,13 +285,13 @@ func connClose(L *lua.LState) int {
 	if c.closed {
 		return 0
 	}
-	c.closed = true
 	if c.rd != nil {
 		c.rd.Drop(runtime.RingReader)
 	}
 	if c.wr != nil {
 		c.wr.Drop(runtime.RingWriter)
 	}
+	closeArenaObject(c)
 	return 0
 }
 

@@ -254,6 +254,7 @@ func newPool(L *lua.LState) int {
 		raiseSend(L, err)
 	}
 	p.startPayload = e.Bytes()
+	e.keepRefs() // every worker decodes it: each takes references of its own
 	for _, c := range e.Chunks() {
 		p.startChunks = append(p.startChunks, c.ID)
 	}

@@ -53,6 +53,7 @@ func (c *poolCall) settle(i int) {
 // finish marks the call done and queues its callback.
 func (c *poolCall) finish() {
 	c.done = true
+	c.fn.unkeepRefs() // no worker will decode the function again
 	delete(c.p.pending, c)
 	cb := c.callback
 	if c.firstErr != nil {

@@ -26,6 +26,7 @@ func (p *pool) newCall(L *lua.LState, what string, fn lua.LValue, n int, mode by
 	if err := e.Encode(fn, "function"); err != nil {
 		raiseSend(L, err)
 	}
+	e.keepRefs() // every worker decodes it: each takes references of its own
 	p.nextCall++
 	c := &poolCall{p: p, id: p.nextCall, what: what, mode: mode, fn: e, n: n, remaining: n, settled: make([]bool, n)}
 	if strings.HasPrefix(what, "imap") || n == 1 {

@@ -107,12 +107,14 @@ func runPoolWorker(w *World, d *Decoder) int {
 		return 1
 	}
 	vals := make([]lua.LValue, 3)
+	w.keepDecoded++ // every worker decodes the same start message
 	for i := range vals {
 		var err error
 		if vals[i], err = d.Decode(); err != nil {
 			return fail(err)
 		}
 	}
+	w.keepDecoded--
 	ballast = make([]byte, ballastSize)
 	tasks, results := runtime.WorkerPipes()
 	pw := &poolWorker{w: w, results: results}
@@ -212,7 +214,9 @@ func (pw *poolWorker) run(b []byte) []byte {
 		pos += n
 		d, err := w.NewDecoder(b[pos : pos+int(flen)])
 		if err == nil {
+			w.keepDecoded++ // every worker decodes the same function
 			fn, err = d.Decode()
+			w.keepDecoded--
 		}
 		pos += int(flen)
 		if err != nil {

@@ -19,11 +19,11 @@ const (
 
 // semObj is the Go side of a Semaphore or BoundedSemaphore.
 type semObj struct {
+	arenaBase
 	w       *World
 	s       *runtime.Semaphore
 	bounded bool
 	max     int // the initial value: a bounded semaphore's bound
-	closed  bool
 }
 
 func (s *semObj) HandleType() string {
@@ -35,7 +35,7 @@ func (s *semObj) HandleType() string {
 
 func (s *semObj) HandleData() []byte { return appendHandleInts(nil, s.s.Offset(), uint64(s.max)) }
 func (s *semObj) offset() uint64     { return s.s.Offset() }
-func (s *semObj) closedFlag() *bool  { return &s.closed }
+func (s *semObj) parts() []uint64    { return []uint64{s.s.Offset()} }
 
 var semMethods = map[string]lua.LGFunction{
 	"acquire":   semAcquire,
@@ -106,17 +106,18 @@ func newSemaphore(L *lua.LState, bounded bool) int {
 	default:
 		Raise(L, "TypeError", "%s: got a %s as initial value, want an integer", what, v.Type().String())
 	}
-	var s *runtime.Semaphore
-	var err error
-	if bounded {
-		s, err = a.NewBoundedSemaphore(value)
-	} else {
-		s, err = a.NewSemaphore(value)
-	}
+	s, err := whenFull(func() (*runtime.Semaphore, error) {
+		if bounded {
+			return a.NewBoundedSemaphore(value)
+		}
+		return a.NewSemaphore(value)
+	})
 	if err != nil {
 		raiseSync(L, err, what)
 	}
-	L.Push((&semObj{w: worldOf(L), s: s, bounded: bounded, max: value}).userdata())
+	o := &semObj{w: worldOf(L), s: s, bounded: bounded, max: value}
+	holdNew(L, o, what)
+	L.Push(o.userdata())
 	return 1
 }
 
@@ -168,10 +169,10 @@ func semGetValue(L *lua.LState) int {
 	return 1
 }
 
-// semClose is sem:close(): frees its space in the arena.
+// semClose is sem:close(): this handle is done with the semaphore, which
+// is freed once no handle in any process holds it.
 func semClose(L *lua.LState) int {
-	s := checkSemaphore(L, 1)
-	closeArenaObject(s, s.s.Free)
+	closeArenaObject(checkSemaphore(L, 1))
 	return 0
 }
 

@@ -32,6 +32,7 @@ const (
 // sharedObj is the Go side of a Value or an Array: n elements of typecode
 // code at off, and its lock (none, a Lock or an RLock) at lockOff.
 type sharedObj struct {
+	arenaBase
 	w        *World
 	array    bool
 	code     byte
@@ -40,9 +41,8 @@ type sharedObj struct {
 	n        int
 	lockKind int
 	lockOff  uint64
-	ownLock  bool // made by the constructor: freed by close
-	lockUD   *lua.LUserData
-	closed   bool
+	ownLock  bool           // made by the constructor
+	lockUD   *lua.LUserData // get_lock's answer, once asked
 }
 
 func (s *sharedObj) HandleType() string {
@@ -60,8 +60,16 @@ func (s *sharedObj) HandleData() []byte {
 	return appendHandleInts(nil, s.off, uint64(s.code), uint64(s.n), uint64(s.lockKind), s.lockOff, own)
 }
 
-func (s *sharedObj) offset() uint64    { return s.off }
-func (s *sharedObj) closedFlag() *bool { return &s.closed }
+func (s *sharedObj) offset() uint64 { return s.off }
+
+// parts: the elements and the lock, which each handle keeps alive (a Lock
+// given to the constructor may be closed by its own handle meanwhile).
+func (s *sharedObj) parts() []uint64 {
+	if s.lockKind == sharedNoLock {
+		return []uint64{s.off}
+	}
+	return []uint64{s.off, s.lockOff}
+}
 
 var valueMethods = map[string]lua.LGFunction{
 	"get_lock": sharedGetLock,
@@ -177,16 +185,15 @@ func newShared(L *lua.LState, what string, code byte, size, n int, lock lua.LVal
 			s.lockKind = sharedRLock
 		}
 		s.lockOff = l.offset()
-		s.lockUD = lock.(*lua.LUserData)
 	}
 	if s.lockKind != sharedNoLock && s.lockOff == 0 {
-		r, err := a.NewRLock()
+		r, err := whenFull(a.NewRLock)
 		if err != nil {
 			raiseSync(L, err, what)
 		}
 		s.lockOff, s.ownLock = r.Offset(), true
 	}
-	off, err := a.Alloc(max(n*size, 8))
+	off, err := whenFull(func() (uint64, error) { return a.Alloc(max(n*size, 8)) })
 	if err != nil {
 		if s.ownLock {
 			a.Free(s.lockOff)
@@ -194,6 +201,7 @@ func newShared(L *lua.LState, what string, code byte, size, n int, lock lua.LVal
 		raiseSync(L, err, what)
 	}
 	s.off = off
+	holdNew(L, s, what)
 	return s
 }
 
@@ -207,7 +215,7 @@ func mpValue(L *lua.LState) int {
 	s := newShared(L, "Value", code, size, 1, L.Get(3))
 	if init != lua.LNil {
 		if err := s.store(0, init); err != nil {
-			s.free()
+			closeArenaObject(s)
 			Raise(L, "ValueError", "Value: %v", err)
 		}
 	}
@@ -238,7 +246,7 @@ func mpArray(L *lua.LState) int {
 	s := newShared(L, "Array", code, size, n, L.Get(3))
 	for i := 0; list != nil && i < n; i++ {
 		if err := s.store(i, list.RawGetInt(i+1)); err != nil {
-			s.free()
+			closeArenaObject(s)
 			Raise(L, "ValueError", "Array: element %d: %v", i+1, err)
 		}
 	}
@@ -265,14 +273,6 @@ func (s *sharedObj) load(i int) lua.LNumber {
 // store writes v, a number, as element i: out of range is an error.
 func (s *sharedObj) store(i int, v lua.LValue) error {
 	return runtime.StoreNumber(s.code, s.element(i), float64(v.(lua.LNumber)))
-}
-
-// free gives back the elements, and the lock if the object made it.
-func (s *sharedObj) free() {
-	s.w.Arena.Free(s.off)
-	if s.ownLock {
-		s.w.Arena.Free(s.lockOff)
-	}
 }
 
 // checkShared returns the Value or Array at n, which must be open when
@@ -375,7 +375,9 @@ func (s *sharedObj) lock(L *lua.LState, what string) *lua.LUserData {
 		Raise(L, "AttributeError", "%s.%s: this %s was made with lock = false and has no lock", s.HandleType(), what, s.HandleType())
 	}
 	if s.lockUD == nil {
-		s.lockUD = lockAt(s.w, s.lockOff, s.lockKind == sharedRLock)
+		ud := lockAt(s.w, s.lockOff, s.lockKind == sharedRLock)
+		holdPart(L, ud.Value.(*lockObj), s.HandleType()+"."+what)
+		s.lockUD = ud
 	}
 	return s.lockUD
 }
@@ -402,11 +404,10 @@ func sharedRelease(L *lua.LState) int {
 	return lockRelease(L)
 }
 
-// sharedClose is v:close(): frees the elements, and the lock the
-// constructor made.
+// sharedClose is v:close(): this handle is done with the elements and
+// the lock, each freed once no handle in any process holds it.
 func sharedClose(L *lua.LState) int {
-	s := checkShared(L, 1, "")
-	closeArenaObject(s, s.free)
+	closeArenaObject(checkShared(L, 1, ""))
 	return 0
 }
 

@@ -45,6 +45,9 @@ type World struct {
 	feedMu   sync.Mutex
 	feeders  map[uint64]*feeder // by ring offset, see feeder.go
 	decoding int                // nesting depth of the handle being decoded, see Decoder
+	// keepDecoded is non-zero while decoding a message decoded more than
+	// once, whose handles take references of their own (see refObject).
+	keepDecoded int
 }
 
 // closer is something the end of the main program must shut down.

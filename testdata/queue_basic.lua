@@ -106,10 +106,14 @@ assert.eq(small:get(5), big, "64 KiB through a 4 KiB ring")
 assert.eq(small:get(5), "after")
 p:join(10)
 
--- close: this process's use ends; the queue lives on for the others.
+-- close: this handle's use ends; the queue lives on for the other
+-- handles (one in a child, one in flight on another queue).
 local c = mp.Queue()
 local other = mp.Process{target = function(cq) cq:put("from child") end, args = {c}}
 c:put("first")
+local holder = mp.Queue()
+holder:put(c)
+other:start()
 c:close()
 c:close() -- a second close is fine
 assert.errtype(function() c:put(1) end, "ValueError")
@@ -117,13 +121,12 @@ assert.errtype(function() c:get() end, "ValueError")
 assert.errtype(function() c:get_nowait() end, "ValueError")
 assert.errtype(function() c:qsize() end, "ValueError")
 assert.eq(tostring(c), "<Queue closed>")
+-- A closed handle cannot be sent: its queue may be gone.
+assert.errtype(function() holder:put(c) end, "SerializationError")
 c:join_thread()
-other:start()
 other:join(10)
 assert.eq(other.exitcode, 0)
 -- Another handle to the same queue, in this process, is still open.
-local holder = mp.Queue()
-holder:put(c)
 local c2 = holder:get()
 assert.eq(c2:get(), "first")
 assert.eq(c2:get(5), "from child")
