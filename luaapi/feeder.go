@@ -29,10 +29,12 @@ import (
 // feeder is one process's pending puts to one ring. Its methods are safe
 // from any goroutine.
 type feeder struct {
+	arena   *runtime.Arena // holds the ring while items are pending
 	ring    *runtime.Ring
 	mu      sync.Mutex
 	pending []runtime.Message // oldest first
 	running bool
+	held    bool          // running with a hold on the ring
 	idle    chan struct{} // closed when pending is empty and nothing runs
 	cancel  bool          // cancel_join_thread: drop what is pending at exit
 }
@@ -46,9 +48,15 @@ func (w *World) feederFor(ring *runtime.Ring) *feeder {
 	}
 	f, ok := w.feeders[ring.Offset()]
 	if !ok {
-		f = &feeder{ring: ring}
+		f = &feeder{arena: w.Arena, ring: ring}
 		w.feeders[ring.Offset()] = f
 	}
+	f.mu.Lock()
+	if !f.running && f.ring != ring {
+		// Perhaps a new ring where a freed one was: use the caller's.
+		f.ring = ring
+	}
+	f.mu.Unlock()
 	return f
 }
 
@@ -82,6 +90,7 @@ func (f *feeder) add(msg runtime.Message) {
 	if !f.running {
 		f.running = true
 		f.idle = make(chan struct{})
+		f.held = f.arena.Hold(f.ring.Offset()) == nil
 		go f.run()
 	}
 }
@@ -93,7 +102,12 @@ func (f *feeder) run() {
 		if len(f.pending) == 0 {
 			f.running = false
 			close(f.idle)
+			held, off := f.held, f.ring.Offset()
+			f.held = false
 			f.mu.Unlock()
+			if held {
+				f.arena.Unhold(off)
+			}
 			return
 		}
 		msg := f.pending[0]

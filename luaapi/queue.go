@@ -36,19 +36,19 @@ var queueKindNames = [...]string{"Queue", "JoinableQueue", "SimpleQueue"}
 var queueTypeNames = [...]string{queueTypeName, joinableQueueTypeName, simpleQueueTypeName}
 
 // queueObj is the Go side of a Queue, JoinableQueue or SimpleQueue: a ring
-// in the arena, and whether this process closed its use of it.
+// in the arena, and whether this handle was closed.
 type queueObj struct {
-	w      *World
-	ring   *runtime.Ring
-	kind   queueKind
-	closed bool
-	feed   *feeder // this process's feeder for the ring, once looked up
+	arenaBase
+	w    *World
+	ring *runtime.Ring
+	kind queueKind
+	feed *feeder // this process's feeder for the ring, once looked up
 }
 
 func (q *queueObj) HandleType() string { return queueKindNames[q.kind] }
 func (q *queueObj) HandleData() []byte { return appendHandleInts(nil, q.ring.Offset()) }
 func (q *queueObj) offset() uint64     { return q.ring.Offset() }
-func (q *queueObj) closedFlag() *bool  { return &q.closed }
+func (q *queueObj) parts() []uint64    { return []uint64{q.ring.Offset()} }
 
 var queueMethods = map[string]lua.LGFunction{
 	"put":                queuePut,
@@ -141,11 +141,15 @@ func newQueue(L *lua.LState, kind queueKind) int {
 	if size == 0 && maxsize == 0 {
 		size = runtime.UnboundedRingSize
 	}
-	ring, err := a.NewRing(runtime.RingOptions{Size: size, Maxsize: maxsize, Joinable: kind == kindJoinableQueue})
+	ring, err := whenFull(func() (*runtime.Ring, error) {
+		return a.NewRing(runtime.RingOptions{Size: size, Maxsize: maxsize, Joinable: kind == kindJoinableQueue})
+	})
 	if err != nil {
 		raiseSync(L, err, what)
 	}
-	L.Push(newArenaUserdata(L, queueTypeNames[kind], &queueObj{w: worldOf(L), ring: ring, kind: kind}))
+	q := &queueObj{w: worldOf(L), ring: ring, kind: kind}
+	holdNew(L, q, what)
+	L.Push(newArenaUserdata(L, queueTypeNames[kind], q))
 	return 1
 }
 
@@ -190,24 +194,26 @@ func openQueue(L *lua.LState, method string) *queueObj {
 // body (runtime.Ring.PutParts), raising SerializationError when it cannot
 // be sent. Numbers and strings, the common case, are written as the codec
 // writes them without its general machinery: a number in buf, a string's
-// bytes where they are, unjoined and uncopied.
-func encodeMessage(L *lua.LState, w *World, n int, buf *[16]byte) (head, body []byte) {
+// bytes where they are, unjoined and uncopied. Otherwise it returns the
+// encoder too, whose references (see refObject) must be dropped if the
+// message is not put.
+func encodeMessage(L *lua.LState, w *World, n int, buf *[16]byte) (head, body []byte, e *Encoder) {
 	switch v := L.Get(n).(type) {
 	case lua.LNumber:
 		buf[0] = 0 // no chunks
 		e := Encoder{body: buf[:1]}
 		e.number(float64(v))
-		return e.body, nil
+		return e.body, nil, nil
 	case lua.LString:
 		head = append(buf[:0], 0, tagStr)
 		head = binary.AppendUvarint(head, uint64(len(v)))
-		return head, unsafe.Slice(unsafe.StringData(string(v)), len(v))
+		return head, unsafe.Slice(unsafe.StringData(string(v)), len(v)), nil
 	}
-	e := w.NewEncoder()
+	e = w.NewEncoder()
 	if err := e.Encode(L.Get(n), "item"); err != nil {
 		raiseSend(L, err)
 	}
-	return nil, e.Bytes()
+	return nil, e.Bytes(), e
 }
 
 // decodeMessage pushes the value a message holds. keep says the message's
@@ -294,7 +300,13 @@ func checkPutValue(L *lua.LState) {
 // first, so that a message the arena has no room for raises here.
 func (q *queueObj) put(L *lua.LState, what string, block bool, timeout time.Duration) {
 	var buf [16]byte
-	head, body := encodeMessage(L, q.w, 2, &buf)
+	head, body, e := encodeMessage(L, q.w, 2, &buf)
+	fail := func(err error) {
+		if e != nil {
+			e.dropRefs()
+		}
+		raiseRing(L, q.w, err, what, "Full")
+	}
 	if q.fed() {
 		if q.feed == nil {
 			q.feed = q.w.feederFor(q.ring)
@@ -305,18 +317,18 @@ func (q *queueObj) put(L *lua.LState, what string, block bool, timeout time.Dura
 				return
 			}
 			if !errors.Is(err, runtime.ErrTimeout) {
-				raiseRing(L, q.w, err, what, "Full")
+				fail(err)
 			}
 		}
 		m, err := q.ring.Prepare(head, body)
 		if err != nil {
-			raiseRing(L, q.w, err, what, "Full")
+			fail(err)
 		}
 		q.feed.add(m)
 		return
 	}
 	if err := q.ring.PutParts(q.w.Context(), head, body, block, timeout); err != nil {
-		raiseRing(L, q.w, err, what, "Full")
+		fail(err)
 	}
 }
 
@@ -386,10 +398,12 @@ func queueFull(L *lua.LState) int {
 	return 1
 }
 
-// queueClose is q:close(): this process puts and gets no more; the queue
-// lives on for the others. A second close does nothing.
+// queueClose is q:close(): this handle puts and gets no more; the queue
+// lives on for the other handles and is freed once none in any process
+// holds it (items this process's feeder still holds go first). A second
+// close does nothing.
 func queueClose(L *lua.LState) int {
-	checkQueue(L, 1).closed = true
+	closeArenaObject(checkQueue(L, 1))
 	return 0
 }
 
