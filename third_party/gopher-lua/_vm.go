@@ -62,7 +62,12 @@ func mainLoopWithContext(L *LState, baseframe *callFrame) {
 		if jumpTable[int(inst>>26)](L, inst, baseframe) == 1 {
 			// A run that ends after the context was cancelled fails,
 			// even if fewer than 1024 instructions have passed since
-			// the last look.
+			// the last look. procsh patch: not a coroutine that just
+			// returned: its own context was cancelled by its death
+			// (kill), and raising here failed every finished coroutine.
+			if L.Dead {
+				return
+			}
 			select {
 			case <-done:
 				L.RaiseError(L.ctx.Err().Error())
@@ -147,6 +152,10 @@ func threadRun(L *LState) {
 	if L.stack.IsEmpty() {
 		return
 	}
+	// procsh patch: a resume runs the coroutine one level deeper on the
+	// Go stack; coResume checked MaxNestedCalls.
+	L.G.nestedCalls++
+	defer func() { L.G.nestedCalls-- }()
 
 	defer func() {
 		if rcv := recover(); rcv != nil {

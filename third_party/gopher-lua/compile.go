@@ -410,7 +410,24 @@ type funcContext struct {
 	labelPc         map[int]int
 	gotosCount      int
 	unresolvedGotos map[int]*gotoLabelDesc
+	// procsh patch: levels counts the statements and expressions being
+	// compiled inside one another, in this function and those enclosing
+	// it (one counter for the whole chunk); see MaxSyntaxLevels.
+	levels *int
 }
+
+// procsh patch: enterLevel goes one syntax level deeper, raising a
+// compile error past MaxSyntaxLevels, as Lua 5.1's parser does past
+// LUAI_MAXCCALLS (200); the compiler recurses on the Go stack, and a
+// chunk nested a million deep ran it out. leaveLevel comes back.
+func enterLevel(context *funcContext, line int) {
+	*context.levels++
+	if *context.levels > MaxSyntaxLevels {
+		raiseCompileError(context, line, "chunk has too many syntax levels")
+	}
+}
+
+func leaveLevel(context *funcContext) { *context.levels-- }
 
 func newFuncContext(sourcename string, parent *funcContext) *funcContext {
 	fc := &funcContext{
@@ -424,8 +441,12 @@ func newFuncContext(sourcename string, parent *funcContext) *funcContext {
 		labelPc:         map[int]int{},
 		gotosCount:      0,
 		unresolvedGotos: map[int]*gotoLabelDesc{},
+		levels:          new(int),
 	}
 	fc.Blocks = []*codeBlock{fc.Block}
+	if parent != nil {
+		fc.levels = parent.levels // procsh patch
+	}
 	return fc
 }
 
@@ -652,6 +673,8 @@ func compileBlock(context *funcContext, chunk []ast.Stmt) { // {{{
 } // }}}
 
 func compileStmt(context *funcContext, stmt ast.Stmt, isLastStmt bool) { // {{{
+	enterLevel(context, sline(stmt)) // procsh patch
+	defer leaveLevel(context)
 	switch st := stmt.(type) {
 	case *ast.AssignStmt:
 		compileAssignStmt(context, st)
@@ -1140,6 +1163,8 @@ func compileGotoStmt(context *funcContext, stmt *ast.GotoStmt) { // {{{
 } // }}}
 
 func compileExpr(context *funcContext, reg int, expr ast.Expr, ec *expcontext) int { // {{{
+	enterLevel(context, sline(expr)) // procsh patch
+	defer leaveLevel(context)
 	code := context.Code
 	sreg := savereg(ec, reg)
 	sused := 1
@@ -1268,10 +1293,20 @@ func compileExprWithMVPropagation(context *funcContext, expr ast.Expr, reg *int,
 } // }}}
 
 func constFold(exp ast.Expr) ast.Expr { // {{{
+	return constFoldLevel(exp, 0)
+}
+
+// procsh patch: constFoldLevel folds no deeper than MaxSyntaxLevels; the
+// compiler refuses such an expression anyway (enterLevel), and folding it
+// first recursed as deep as it was.
+func constFoldLevel(exp ast.Expr, level int) ast.Expr {
+	if level > MaxSyntaxLevels {
+		return exp
+	}
 	switch expr := exp.(type) {
 	case *ast.ArithmeticOpExpr:
-		lvalue, lisconst := lnumberValue(constFold(expr.Lhs))
-		rvalue, risconst := lnumberValue(constFold(expr.Rhs))
+		lvalue, lisconst := lnumberValue(constFoldLevel(expr.Lhs, level+1))
+		rvalue, risconst := lnumberValue(constFoldLevel(expr.Rhs, level+1))
 		if lisconst && risconst {
 			switch expr.Operator {
 			case "+":
@@ -1293,7 +1328,7 @@ func constFold(exp ast.Expr) ast.Expr { // {{{
 			return expr
 		}
 	case *ast.UnaryMinusOpExpr:
-		expr.Expr = constFold(expr.Expr)
+		expr.Expr = constFoldLevel(expr.Expr, level+1)
 		if value, ok := lnumberValue(expr.Expr); ok {
 			return &constLValueExpr{Value: LNumber(-value)}
 		}

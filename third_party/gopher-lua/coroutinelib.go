@@ -61,6 +61,17 @@ func coResume(L *LState) int {
 		L.Push(LString(msg))
 		return 2
 	}
+	if L.G.nestedCalls >= MaxNestedCalls {
+		// procsh patch: coroutines resuming coroutines nest on the Go
+		// stack; past MaxNestedCalls, resume fails as Lua 5.1's does.
+		if th.wrapped {
+			L.RaiseError(nestedCallsMessage)
+			return 0
+		}
+		L.Push(LFalse)
+		L.Push(LString(nestedCallsMessage))
+		return 2
+	}
 	th.Parent = L
 	L.G.CurrentThread = th
 	if !th.isStarted() {

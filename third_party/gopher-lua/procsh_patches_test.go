@@ -7,10 +7,12 @@ package lua
 
 import (
 	"bytes"
+	"context"
 	"os"
 	"os/exec"
 	"strings"
 	"testing"
+	"time"
 )
 
 type procshLuaCase struct {
@@ -393,7 +395,8 @@ func TestProcshPatchesMatchLua51(t *testing.T) {
 		}
 		t.Skip("lua5.1 is not on PATH")
 	}
-	for _, c := range append(append([]procshLuaCase{}, procshUpvalueCases...), procshErrorLevelCases...) {
+	cases := append(append([]procshLuaCase{}, procshUpvalueCases...), procshErrorLevelCases...)
+	for _, c := range append(cases, procshLimitCases...) {
 		t.Run(c.name, func(t *testing.T) {
 			cmd := exec.Command(lua51, "-")
 			cmd.Stdin = strings.NewReader(c.src)
@@ -562,5 +565,114 @@ print(select("#", table.unpack(table.pack(nil, nil), 1, 2)))
 		"2\n"
 	if got := out.String(); got != want {
 		t.Errorf("got\n%q\nwant\n%q", got, want)
+	}
+}
+
+// Limits that end in a Lua error where gopher-lua ended the program, and
+// table.concat without the registry (see PATCHES.md).
+var procshLimitCases = []procshLuaCase{
+	{
+		name: "coroutines resuming coroutines",
+		src: `local function nest(n)
+  local co = coroutine.create(function() return nest(n + 1) end)
+  local ok, v = coroutine.resume(co)
+  if not ok then error(v, 0) end
+  return v
+end
+print(pcall(nest, 1))
+`,
+		want: "false\tC stack overflow\n",
+	},
+	{
+		name: "table.concat of 6000 numbers",
+		src: `local parts = {}
+for i = 1, 6000 do parts[i] = i % 10 end
+local s = table.concat(parts, ",")
+print(#s, s:sub(1, 9), s:sub(-5))
+print(table.concat({1, 2.5, "x"}, "-"), table.concat({}, "x"), table.concat({"a", "b", "c"}, "", 2, 3))
+print(pcall(table.concat, {1, {}, 3}))
+`,
+		want: "11999\t1,2,3,4,5\t8,9,0\n1-2.5-x\t\tbc\nfalse\tinvalid value (table) at index 2 in table for concat\n",
+	},
+}
+
+func TestProcshLimits(t *testing.T) {
+	procshCheckCases(t, procshLimitCases)
+}
+
+// A coroutine that returns in a state with a context: its own context,
+// cancelled when it died, failed the resume with "context canceled".
+func TestProcshCoroutineUnderContext(t *testing.T) {
+	L, out := procshNewState(t)
+	defer L.Close()
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	L.SetContext(ctx)
+	procshRunLua(t, L, `print(coroutine.resume(coroutine.create(function(x) return x + 1 end), 1))
+local gen = coroutine.wrap(function() coroutine.yield(1) return 2 end)
+print(gen(), gen())
+`)
+	if got, want := out.String(), "true\t2\n1\t2\n"; got != want {
+		t.Errorf("got\n%q\nwant\n%q", got, want)
+	}
+}
+
+// procshDeepState is a state with limits like procsh's: a deep, growable
+// call stack and registry.
+func procshDeepState(t *testing.T) (*LState, *bytes.Buffer) {
+	L, out := procshNewState(t)
+	L.Close()
+	L = NewState(Options{CallStackSize: 200000, MinimizeStackMemory: true, RegistrySize: 1024, RegistryMaxSize: 4 << 20})
+	L.SetGlobal("print", L.NewFunction(func(L *LState) int {
+		for i := 1; i <= L.GetTop(); i++ {
+			if i > 1 {
+				out.WriteByte('\t')
+			}
+			out.WriteString(L.ToStringMeta(L.Get(i)).String())
+		}
+		out.WriteByte('\n')
+		return 0
+	}))
+	return L, out
+}
+
+// Running out of call stack, registry, Go stack or syntax levels is a Lua
+// error, reported at once; the registry overflowing under xpcall (whose
+// handler had no room) and nested runs of the VM ended the program.
+func TestProcshOverflowsAreErrors(t *testing.T) {
+	L, out := procshDeepState(t)
+	defer L.Close()
+	start := time.Now()
+	procshRunLua(t, L, `local function f(n) if n == 0 then return 0 end return 1 + f(n - 1) end
+print(f(150000))
+print(pcall(f, 1e7))
+print(pcall(unpack, {}, 1, 1e8))
+print(xpcall(function() return unpack({}, 1, 1e8) end, function(m) return "handled: " .. m end))
+local t = setmetatable({}, {__index = function(t, k) return t[k] end})
+print(pcall(function() return t.x end))
+local function w(n) return coroutine.wrap(function() return w(n + 1) end)() end
+print(pcall(w, 1))
+print(loadstring("return " .. string.rep("{", 20000) .. string.rep("}", 20000)))
+print(loadstring(string.rep("do ", 20000) .. string.rep("end ", 20000)))
+print(loadstring("return " .. string.rep("(", 20000) .. "1" .. string.rep(")", 20000))())
+local parts = {}
+for i = 1, 8000 do parts[i] = i end
+print(select("#", unpack(parts)))
+`)
+	want := "150000\n" +
+		"false\tstdin:1: stack overflow\n" +
+		"false\tregistry overflow\n" +
+		"false\thandled: stdin:5: registry overflow\n" +
+		"false\tstdin:6: C stack overflow\n" +
+		"false\tstdin:8: C stack overflow\n" +
+		"nil\tcompile error near line(1) <string>: chunk has too many syntax levels\n" +
+		"nil\tcompile error near line(1) <string>: chunk has too many syntax levels\n" +
+		"1\n" +
+		"8000\n"
+	if got := out.String(); got != want {
+		t.Errorf("got\n%s\nwant\n%s", got, want)
+	}
+	if d := time.Since(start); d > 30*time.Second {
+		t.Errorf("the overflows took %v to report, want a few seconds at most", d)
 	}
 }

@@ -228,7 +228,10 @@ type callFrameStackSegment struct {
 type segIdx uint16
 type autoGrowingCallFrameStack struct {
 	segments []*callFrameStackSegment
-	segIdx   segIdx
+	// procsh patch: maxSegs is the most segments the stack may have;
+	// segments grows up to it as frames are pushed.
+	maxSegs int
+	segIdx  segIdx
 	// segSp is the number of frames in the current segment which are used. Full 'sp' value is segIdx * FramesPerSegment + segSp.
 	// It points to the next stack slot to use, so 0 means to use the 0th element in the segment, and a value of
 	// FramesPerSegment indicates that the segment is full and cannot accommodate another frame.
@@ -253,8 +256,12 @@ func freeCallFrameStackSegment(seg *callFrameStackSegment) {
 // it will actually grow up to the next segment size multiple after maxSize, where the segment size is dictated by
 // FramesPerSegment.
 func newAutoGrowingCallFrameStack(maxSize int) callFrameStack {
+	// procsh patch: the segment table starts with one segment and grows
+	// with the stack: made at its full length, it cost every coroutine
+	// of a state with a deep limit as much as a deep stack.
 	cs := &autoGrowingCallFrameStack{
-		segments: make([]*callFrameStackSegment, (maxSize+(FramesPerSegment-1))/FramesPerSegment),
+		segments: make([]*callFrameStackSegment, 1, 4),
+		maxSegs:  (maxSize + (FramesPerSegment - 1)) / FramesPerSegment,
 		segIdx:   0,
 	}
 	cs.segments[0] = newCallFrameStackSegment()
@@ -267,7 +274,10 @@ func (cs *autoGrowingCallFrameStack) IsEmpty() bool {
 
 // IsFull returns true if the stack cannot receive any more stack pushes without overflowing
 func (cs *autoGrowingCallFrameStack) IsFull() bool {
-	return int(cs.segIdx) == len(cs.segments) && cs.segSp >= FramesPerSegment
+	// procsh patch: the last segment is maxSegs-1 (this compared with the
+	// table's length, which segIdx never reaches, so a full stack was
+	// never reported and Push panicked instead of "stack overflow").
+	return int(cs.segIdx) >= cs.maxSegs-1 && cs.segSp >= FramesPerSegment
 }
 
 func (cs *autoGrowingCallFrameStack) Clear() {
@@ -292,9 +302,13 @@ func (cs *autoGrowingCallFrameStack) Push(v callFrame) {
 	curSeg := cs.segments[cs.segIdx]
 	if cs.segSp >= FramesPerSegment {
 		// segment full, push new segment if allowed
-		if cs.segIdx < segIdx(len(cs.segments)-1) {
+		if int(cs.segIdx) < cs.maxSegs-1 {
 			curSeg = newCallFrameStackSegment()
 			cs.segIdx++
+			// procsh patch: grow the segment table on demand.
+			if int(cs.segIdx) == len(cs.segments) {
+				cs.segments = append(cs.segments, curSeg)
+			}
 			cs.segments[cs.segIdx] = curSeg
 			cs.segSp = 0
 		} else {
@@ -391,7 +405,13 @@ func (rg *registry) checkSize(requiredSize int) { // +inline-start
 } // +inline-end
 
 func (rg *registry) resize(requiredSize int) { // +inline-start
+	// procsh patch: grow by at least the current size (doubling), not
+	// only by growBy: a registry growing to a million slots 32 at a time
+	// copied itself some 30,000 times.
 	newSize := requiredSize + rg.growBy // give some padding
+	if newSize < 2*cap(rg.array) {
+		newSize = 2 * cap(rg.array)
+	}
 	if newSize > rg.maxSize {
 		newSize = rg.maxSize
 	}
@@ -819,32 +839,56 @@ func (ls *LState) where(level int, skipg bool) string {
 }
 
 func (ls *LState) stackTrace(level int) string {
-	buf := []string{}
-	header := "stack traceback:"
-	if ls.currentFrame != nil {
-		i := 0
-		for dbg, ok := ls.GetStack(i); ok; dbg, ok = ls.GetStack(i) {
-			cf := dbg.frame
-			buf = append(buf, fmt.Sprintf("\t%v in %v", ls.Where(i), ls.formattedFrameFuncName(cf)))
-			if !cf.Fn.IsG && cf.TailCall > 0 {
-				for tc := cf.TailCall; tc > 0; tc-- {
-					buf = append(buf, "\t(tailcall): ?")
-					i++
-				}
+	// procsh patch: walk the frames once, and format only the lines
+	// shown. Asking GetStack and Where for each level walked the chain
+	// from the top every time: a "stack overflow" 200,000 calls deep took
+	// minutes to report.
+	var lines []*callFrame // nil for a "(tailcall)" line
+	for cf := ls.currentFrame; cf != nil; cf = cf.Parent {
+		lines = append(lines, cf)
+		if !cf.Fn.IsG {
+			for tc := cf.TailCall; tc > 0; tc-- {
+				lines = append(lines, nil)
 			}
-			i++
 		}
 	}
-	buf = append(buf, fmt.Sprintf("\t%v: %v", "[G]", "?"))
-	buf = buf[intMax(0, intMin(level, len(buf))):len(buf)]
-	if len(buf) > 20 {
-		newbuf := make([]string, 0, 20)
-		newbuf = append(newbuf, buf[0:7]...)
-		newbuf = append(newbuf, "\t...")
-		newbuf = append(newbuf, buf[len(buf)-7:len(buf)]...)
-		buf = newbuf
+	lines = append(lines, nil) // the closing "[G]: ?"
+	lines = lines[intMax(0, intMin(level, len(lines))):]
+	line := func(i int) string {
+		switch cf := lines[i]; {
+		case i == len(lines)-1:
+			return fmt.Sprintf("\t%v: %v", "[G]", "?")
+		case cf == nil:
+			return "\t(tailcall): ?"
+		default:
+			return fmt.Sprintf("\t%v in %v", ls.frameWhere(cf), ls.formattedFrameFuncName(cf))
+		}
 	}
-	return fmt.Sprintf("%s\n%s", header, strings.Join(buf, "\n"))
+	var buf []string
+	if len(lines) > 20 {
+		for i := 0; i < 7; i++ {
+			buf = append(buf, line(i))
+		}
+		buf = append(buf, "\t...")
+		for i := len(lines) - 7; i < len(lines); i++ {
+			buf = append(buf, line(i))
+		}
+	} else {
+		for i := range lines {
+			buf = append(buf, line(i))
+		}
+	}
+	return fmt.Sprintf("%s\n%s", "stack traceback:", strings.Join(buf, "\n"))
+}
+
+// procsh patch: frameWhere is where(level, false) for the frame at that
+// level.
+func (ls *LState) frameWhere(cf *callFrame) string {
+	proto := cf.Fn.Proto
+	if proto == nil {
+		return "[G]:"
+	}
+	return fmt.Sprintf("%v:%v:", proto.SourceName, proto.DbgSourcePositions[cf.Pc-1])
 }
 
 func (ls *LState) formattedFrameFuncName(fr *callFrame) string {
@@ -1270,6 +1314,13 @@ func (ls *LState) pushCallFrame(cf callFrame, fn LValue, meta bool) { // +inline
 } // +inline-end
 
 func (ls *LState) callR(nargs, nret, rbase int) {
+	// procsh patch: every call from Go into Lua runs the VM one level
+	// deeper on the Go stack; see MaxNestedCalls.
+	if ls.G.nestedCalls >= MaxNestedCalls {
+		ls.RaiseError(nestedCallsMessage)
+	}
+	ls.G.nestedCalls++
+	defer func() { ls.G.nestedCalls-- }()
 	base := ls.reg.Top() - nargs - 1
 	if rbase < 0 {
 		rbase = base
@@ -2084,6 +2135,13 @@ func (ls *LState) PCall(nargs, nret int, errfunc *LFunction) (err error) {
 				err = rcv.(*ApiError)
 			}
 			if errfunc != nil {
+				// procsh patch: the handler gets room above a full registry
+				// (a "registry overflow" leaves it full), as Lua 5.1 keeps
+				// EXTRA_STACK for it; pushing it there raised again, from
+				// this deferred function, past every recover.
+				if ls.reg.Top()+errorHandlerSlots > cap(ls.reg.array) {
+					ls.reg.forceResize(ls.reg.Top() + errorHandlerSlots)
+				}
 				ls.Push(errfunc)
 				ls.Push(err.(*ApiError).Object)
 				ls.Panic = panicWithoutTraceback

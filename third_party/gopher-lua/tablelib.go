@@ -2,6 +2,7 @@ package lua
 
 import (
 	"sort"
+	"strings"
 )
 
 func OpenTable(L *LState) int {
@@ -82,19 +83,21 @@ func tableConcat(L *LState) int {
 		L.Push(emptyLString)
 		return 1
 	}
-	//TODO should flushing?
-	retbottom := L.GetTop()
+	// procsh patch: build the string in a buffer, as Lua 5.1's luaL_Buffer
+	// does; pushing every piece and separator took 2n registry slots, and
+	// a table of a few thousand strings overflowed the registry.
+	var sb strings.Builder
 	for ; i <= j; i++ {
 		v := tbl.RawGetInt(i)
 		if !LVCanConvToString(v) {
 			L.RaiseError("invalid value (%s) at index %d in table for concat", v.Type().String(), i)
 		}
-		L.Push(v)
+		sb.WriteString(LVAsString(v))
 		if i != j {
-			L.Push(sep)
+			sb.WriteString(string(sep))
 		}
 	}
-	L.Push(stringConcat(L, L.GetTop()-retbottom, L.reg.Top()-1))
+	L.Push(LString(sb.String()))
 	return 1
 }
 

@@ -174,6 +174,10 @@ type Global struct {
 	builtinMts map[int]LValue
 	tempFiles  []*os.File
 	gccount    int32
+	// procsh patch: nestedCalls counts the VM runs nested on the Go
+	// stack (calls from Go into Lua, coroutine resumes); see
+	// MaxNestedCalls.
+	nestedCalls int
 }
 
 type LState struct {
