@@ -60,6 +60,24 @@ type Options struct {
 	Arena  *runtime.Arena
 }
 
+// The limits of every Lua state (and of each of its coroutines, which
+// start with initialRegistry slots and grow as they need). Past them a
+// call raises "stack overflow" or "registry overflow", Lua errors that
+// pcall catches. Calls nested on the Go stack (pcall, metamethods,
+// coroutines resuming coroutines) have their own bound,
+// lua.MaxNestedCalls, past which they raise "C stack overflow".
+const (
+	// MaxCallDepth is how many calls may be active at once: ten times
+	// Lua 5.1's 20,000 (LUAI_MAXCALLS).
+	MaxCallDepth = 200000
+	// MaxRegistry is how many values a state's stack may hold: locals,
+	// temporaries, arguments and results (unpack of a long table, a
+	// Process with thousands of args), four times Lua 5.4's bound.
+	MaxRegistry = 4 << 20
+	// initialRegistry is what a state or coroutine starts with.
+	initialRegistry = 1024
+)
+
 var worlds sync.Map // *lua.Global → *World
 
 // worldOf finds the World of a state (coroutines included).
@@ -80,9 +98,15 @@ func onSetup(f func(w *World)) { setups = append(setups, f) }
 // of its own.
 func NewWorld(o Options) *World {
 	reg := newChunkRegistry()
-	L := lua.NewState(lua.Options{Loaded: func(p *lua.FunctionProto, src []byte, name string) {
-		reg.add(p, src, name)
-	}})
+	L := lua.NewState(lua.Options{
+		CallStackSize:       MaxCallDepth,
+		MinimizeStackMemory: true, // grown as calls nest: coroutines start small
+		RegistrySize:        initialRegistry,
+		RegistryMaxSize:     MaxRegistry,
+		Loaded: func(p *lua.FunctionProto, src []byte, name string) {
+			reg.add(p, src, name)
+		},
+	})
 	w := &World{L: L, chunks: reg, Self: o.Self, Parent: o.Parent, Arena: o.Arena, ctx: context.Background()}
 	if w.Self.Pid == 0 {
 		w.Self.Pid = os.Getpid()
