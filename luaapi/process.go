@@ -335,6 +335,10 @@ func processStart(L *lua.LState) int {
 // spawn starts the child with msg and records it among the children;
 // extra files go to descriptors 6, 7, … (a pool worker's pipes).
 func (p *process) spawn(msg StartMessage, extra ...*os.File) error {
+	// A process being terminated ends the children it knows of: it must
+	// not die while one is half started, unknown to it.
+	runtime.EnterCritical()
+	defer runtime.LeaveCritical()
 	w := p.w
 	var arena *os.File
 	if w.Arena != nil {

@@ -69,7 +69,12 @@ func Main() int {
 		runtime.WatchParent(func() { syscall.Kill(os.Getpid(), syscall.SIGKILL) })
 	}
 	goruntime.UnlockOSThread()
-	return w.RunStart(msg)
+	code := w.RunStart(msg)
+	// Exiting is a section that never ends: a SIGTERM that came first
+	// ends the process by that signal, after its children, instead of
+	// this exit; one that comes later is too late.
+	runtime.EnterCritical()
+	return code
 }
 
 // The parent-death signal is a setting of the main thread: keep main on
