@@ -449,10 +449,17 @@ func ownerDied(pid int, name, what string) {
 		who = name + " (pid " + strconv.Itoa(pid) + ")"
 	}
 	line := []byte(fmt.Sprintf("procsh: warning: %s was held by %s, which died; recovered\n", what, who))
-	w := ownerDiedWorld.Load()
-	if w == nil || w.Arena == nil || what == "the output lock" {
+	if what == "the output lock" {
 		// Recovering the output lock itself: this process holds it now,
-		// so write directly rather than wait for it.
+		// and WriteOut writes the warning once the dead writer's line is
+		// ended (see freshLines).
+		outputLockWarning.Lock()
+		outputLockWarning.line = line
+		outputLockWarning.Unlock()
+		return
+	}
+	w := ownerDiedWorld.Load()
+	if w == nil || w.Arena == nil {
 		os.Stderr.Write(line)
 		return
 	}
