@@ -17,6 +17,8 @@ import (
 	"path/filepath"
 	"runtime/pprof"
 	"strings"
+	"sync"
+	"time"
 
 	"procsh/luaapi"
 	"procsh/runtime"
@@ -201,7 +203,7 @@ func run() int {
 	}
 	w.Shutdown()
 	if ctx.Err() != nil {
-		fmt.Fprintln(os.Stderr, "KeyboardInterrupt")
+		sayInterrupted()
 		return 130
 	}
 	return 0
@@ -266,7 +268,7 @@ func addScriptDir(L *lua.LState, dir string) {
 // the children and gives the exit status.
 func reportAndExit(w *luaapi.World, ctx context.Context, err error) int {
 	if ctx.Err() != nil {
-		fmt.Fprintln(os.Stderr, "KeyboardInterrupt")
+		sayInterrupted()
 		w.TerminateChildren()
 		return 130
 	}
@@ -275,8 +277,24 @@ func reportAndExit(w *luaapi.World, ctx context.Context, err error) int {
 	return 1
 }
 
+// Ctrl-C stops the whole tree: children ignore SIGINT, the root
+// interrupts its Lua code and then terminates its children, each of which
+// terminates its own before it dies (runtime.DeferTermination). The tree
+// says so once, whichever way it ends.
+
+// killGrace is how long a second Ctrl-C gives the children to pass
+// SIGTERM on to their own before it kills them.
+const killGrace = 100 * time.Millisecond
+
+var interrupted sync.Once
+
+// sayInterrupted writes the one message of an interrupted run.
+func sayInterrupted() {
+	interrupted.Do(func() { fmt.Fprintln(os.Stderr, "KeyboardInterrupt") })
+}
+
 // handleInterrupts makes the first Ctrl-C interrupt the Lua code (which
-// then ends the children) and a second one kill them and leave. It
+// then ends the children) and a second one end them at once and leave. It
 // returns a function that stops handling them.
 func handleInterrupts(w *luaapi.World, cancel context.CancelFunc) func() {
 	ch := make(chan os.Signal, 2)
@@ -290,8 +308,8 @@ func handleInterrupts(w *luaapi.World, cancel context.CancelFunc) func() {
 				n++
 				cancel()
 				if n >= 2 {
-					runtime.KillAll()
-					fmt.Fprintln(os.Stderr, "KeyboardInterrupt")
+					runtime.EndChildren(killGrace)
+					sayInterrupted()
 					os.Exit(130)
 				}
 			case <-done:
