@@ -54,6 +54,7 @@ type pool struct {
 	sched        *runtime.Scheduler
 	startPayload []byte
 	startChunks  []ChunkID
+	startRefs    *Encoder // holds the references of startPayload's handles
 	maxTasks     int
 	nextCall     uint64
 	live         map[*runtime.PoolWorker]*process
@@ -255,6 +256,7 @@ func newPool(L *lua.LState) int {
 	}
 	p.startPayload = e.Bytes()
 	e.keepRefs() // every worker decodes it: each takes references of its own
+	p.startRefs = e
 	for _, c := range e.Chunks() {
 		p.startChunks = append(p.startChunks, c.ID)
 	}
@@ -399,6 +401,9 @@ func (p *pool) terminate(callbacks bool) {
 // forget drops the pool from the ones the end of the program shuts down.
 func (p *pool) forget() {
 	w := p.w
+	if p.startRefs != nil {
+		p.startRefs.unkeepRefs() // no worker is left to decode the start message
+	}
 	for i, c := range w.pools {
 		if c == closer(p) {
 			w.pools = append(w.pools[:i], w.pools[i+1:]...)

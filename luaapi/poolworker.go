@@ -298,7 +298,10 @@ func (pw *poolWorker) run(b []byte) []byte {
 			if _, failed := errs[i]; failed {
 				continue
 			}
-			if err := w.NewEncoder().Encode(results.RawGetInt(i), "result"); err != nil {
+			trial := w.NewEncoder()
+			err := trial.Encode(results.RawGetInt(i), "result")
+			trial.dropRefs() // only a test: the message is made below
+			if err != nil {
 				errs[i] = outcome{v: NewError(L, "SerializationError", "%v", err)}
 				results.RawSetInt(i, lua.LNil)
 			}

@@ -68,4 +68,20 @@ assert.truthy(plk:acquire(false), "the parent's Lock after the pool")
 for i = 1, 50 do locks[i] = mp.Lock() end
 for i = 1, 50 do assert.falsy(locks[i]:locked(), "new Lock " .. i .. " after the pool") end
 plk:release()
+
+-- The start message, decoded by every worker (six here: one task each).
+local ilk = mp.Lock()
+local pool2 = mp.Pool(2, function(l) INIT_LOCK = l end, {ilk}, 1)
+got = pool2:map(function(x)
+  INIT_LOCK:acquire()
+  INIT_LOCK:release()
+  return x
+end, {1, 2, 3, 4, 5, 6}, 1)
+assert.eq(got[6], 6)
+pool2:close()
+pool2:join()
+assert.truthy(ilk:acquire(false), "the parent's Lock after the workers' exits")
+for i = 1, 50 do locks[i] = mp.Lock() end
+for i = 1, 50 do assert.falsy(locks[i]:locked(), "new Lock " .. i .. " after the second pool") end
+ilk:release()
 print("close_twice ok")
