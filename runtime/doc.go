@@ -3,11 +3,12 @@
 // (idle.go), the signals a process reacts to and the critical sections
 // termination waits for (signals.go), the watchdog that ends daemon
 // children whose parent died (watchdog.go), the shared-memory arena every
-// process of a tree maps (arena.go) with its futex-based primitives
-// (futex_linux.go, mutex.go, cond.go), the synchronisation objects built
-// on them (lock.go, semaphore.go, event.go, condition.go, barrier.go,
-// typecode.go), the message rings of queues and pipes (ring.go), and the
-// pool's frames and scheduler (pool.go).
+// process of a tree maps (arena.go), the reference counts that free its
+// objects when no process holds them any more (refs.go), its futex-based
+// primitives (futex_linux.go, mutex.go, cond.go), the synchronisation
+// objects built on them (lock.go, semaphore.go, event.go, condition.go,
+// barrier.go, typecode.go), the message rings of queues and pipes
+// (ring.go), and the pool's frames and scheduler (pool.go).
 //
 // A child is this same binary re-executed in worker mode. It finds, at
 // fixed descriptors:
