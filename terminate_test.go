@@ -353,3 +353,69 @@ forever()
 		t.Errorf("stderr after Ctrl-C = %q, want one KeyboardInterrupt line", msg)
 	}
 }
+
+// TestSecondCtrlCEndsGrandchildren: when the first Ctrl-C cannot stop the
+// root (stuck writing to a pipe nobody reads), a second one ends the tree
+// at once, grandchildren included, with one KeyboardInterrupt line.
+func TestSecondCtrlCEndsGrandchildren(t *testing.T) {
+	out, outw, err := os.Pipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer out.Close()
+	errr, errw, err := os.Pipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	cmd := treeCmd(t, "-e", `
+local mp = require("multiprocessing")
+local time = require("time")
+local function forever() while true do time.sleep(0.01) end end
+local p = mp.Process{target = function()
+  local g = mp.Process{target = forever}
+  g:start()
+  io.stderr:write("pids ", mp.current_process().pid, " ", g.pid, "\n")
+  g:join()
+end}
+p:start()
+print(string.rep("z", 1048576)) -- stuck: nobody reads stdout`)
+	cmd.Stdout, cmd.Stderr = outw, errw
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	outw.Close()
+	errw.Close()
+	lines := make(chan string, 10)
+	go func() {
+		sc := bufio.NewScanner(errr)
+		for sc.Scan() {
+			lines <- sc.Text()
+		}
+		close(lines)
+	}()
+	var pids []int
+	select {
+	case line := <-lines:
+		pids = pidsOf(t, line)
+	case <-time.After(20 * time.Second):
+		t.Fatal("procsh said nothing on stderr for 20 s")
+	}
+	time.Sleep(200 * time.Millisecond) // the root is in its print
+	syscall.Kill(-cmd.Process.Pid, syscall.SIGINT)
+	time.Sleep(200 * time.Millisecond)
+	syscall.Kill(-cmd.Process.Pid, syscall.SIGINT)
+	if code := waitExit(t, cmd, 10*time.Second); code != 130 {
+		t.Errorf("after two Ctrl-C: exit status %d, want 130", code)
+	}
+	if alive := waitGone(t, pids, 3*time.Second); len(alive) > 0 {
+		t.Errorf("processes %v (of child and grandchild %v) still running after two Ctrl-C", alive, pids)
+	}
+	assertGroupGone(t, cmd.Process.Pid)
+	var rest []string
+	for line := range lines {
+		rest = append(rest, line)
+	}
+	if len(rest) != 1 || rest[0] != "KeyboardInterrupt" {
+		t.Errorf("stderr after the pids: %q, want one KeyboardInterrupt line", rest)
+	}
+}
