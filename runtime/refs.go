@@ -53,6 +53,9 @@ const maxRefs = 1 << 62
 // allocated, and returns its count word. Offsets come from handles that
 // any process may have written: a wrong one is an error, never a fault.
 func (a *Arena) refWord(off uint64) (*uint64, error) {
+	if a.mem == nil {
+		return nil, fmt.Errorf("arena: unmapped")
+	}
 	if off < heapStart+blockHeader || off >= uint64(a.size) || off%64 != 0 {
 		return nil, fmt.Errorf("arena: got offset %d, want one of an object in the heap", off)
 	}
@@ -226,7 +229,7 @@ func (a *Arena) Unhold(off uint64) {
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	n := h.handles[off]
-	if n == 0 {
+	if n == 0 || a.mem == nil { // a cleanup after the arena was unmapped
 		return
 	}
 	if n > 1 {
