@@ -194,9 +194,19 @@ func (e *Encoder) unsendable(format string, args ...any) error {
 	return nil
 }
 
+// pathShown is how many steps of a path an error shows at each end; the
+// middle of a longer one (a value nested thousands deep) is elided.
+const pathShown = 8
+
 func (e *Encoder) pathString() string {
 	var sb strings.Builder
-	for _, s := range e.path {
+	for i, s := range e.path {
+		if n := len(e.path); n > 2*pathShown+1 && i >= pathShown && i < n-pathShown {
+			if i == pathShown {
+				fmt.Fprintf(&sb, "...(%d steps)...", n-2*pathShown)
+			}
+			continue
+		}
 		if s.name != "" {
 			if sb.Len() > 0 {
 				sb.WriteString(" of ")

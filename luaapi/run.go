@@ -27,9 +27,17 @@ func (e *LuaError) Error() string {
 }
 
 // Call calls fn with args under a handler that records the traceback. An
-// error is a *LuaError.
-func (w *World) Call(fn lua.LValue, nret int, args ...lua.LValue) error {
+// error is a *LuaError. A Go panic that escapes the protected call (a bug:
+// every limit is a Lua error) is one too, an internal error, rather than
+// a Go trace that ends the process.
+func (w *World) Call(fn lua.LValue, nret int, args ...lua.LValue) (err error) {
 	L := w.L
+	defer func() {
+		if r := recover(); r != nil {
+			text := fmt.Sprintf("internal error: %v", r)
+			err = &LuaError{Value: lua.LString(text), Text: text}
+		}
+	}()
 	var traceback string
 	handler := L.NewFunction(func(L *lua.LState) int {
 		traceback = w.traceback()
@@ -40,7 +48,7 @@ func (w *World) Call(fn lua.LValue, nret int, args ...lua.LValue) error {
 	for _, a := range args {
 		L.Push(a)
 	}
-	err := L.PCall(len(args), nret, handler)
+	err = L.PCall(len(args), nret, handler)
 	if err == nil {
 		return nil
 	}

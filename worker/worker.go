@@ -30,11 +30,19 @@ child process, and hands it its work on an inherited pipe. There is nothing
 to do when it is started by hand; run a script with "procsh script.lua".
 `
 
-// Main runs this process as a child and returns its exit code.
-func Main() int {
+// Main runs this process as a child and returns its exit code. A Go panic
+// that reaches it (a bug: Lua errors are reported by the Lua side) is
+// reported in one line, and the child exits 1, not 2 with a Go trace.
+func Main() (status int) {
 	// First of all: a Ctrl-C meant for the root must not kill a child
 	// that is still starting.
 	runtime.IgnoreInterrupts()
+	defer func() {
+		if r := recover(); r != nil {
+			fmt.Fprintf(os.Stderr, "procsh: internal error in pid %d: %v\n", os.Getpid(), r)
+			status = 1
+		}
+	}()
 	os.Unsetenv(runtime.WorkerEnv)
 	if !isPipe(runtime.StartFD) {
 		fmt.Fprint(os.Stderr, byHand)

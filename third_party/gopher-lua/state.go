@@ -888,6 +888,9 @@ func (ls *LState) frameWhere(cf *callFrame) string {
 	if proto == nil {
 		return "[G]:"
 	}
+	if cf.Pc == 0 {
+		return proto.SourceName + ":" // not started: no current line
+	}
 	return fmt.Sprintf("%v:%v:", proto.SourceName, proto.DbgSourcePositions[cf.Pc-1])
 }
 
@@ -2124,6 +2127,19 @@ func (ls *LState) PCall(nargs, nret int, errfunc *LFunction) (err error) {
 		ls.hasErrorFunc = false
 		rcv := recover()
 		if rcv != nil {
+			// procsh patch: whatever goes wrong while the error is
+			// handled (a traceback, a full registry) is an error of this
+			// call, as Lua 5.1's LUA_ERRERR, never a panic out of it: a
+			// panic from this deferred function passed every recover.
+			defer func() {
+				if rcv := recover(); rcv != nil {
+					err = newApiErrorS(ApiErrorPanic, fmt.Sprintf("error in error handling (%v)", rcv))
+					ls.Panic = oldpanic
+					ls.stack.SetSp(sp)
+					ls.currentFrame = ls.stack.Last()
+					ls.reg.SetTop(base)
+				}
+			}()
 			if _, ok := rcv.(*ApiError); !ok {
 				err = newApiErrorS(ApiErrorPanic, fmt.Sprint(rcv))
 				if ls.Options.IncludeGoStackTrace {
