@@ -419,3 +419,67 @@ print(string.rep("z", 1048576)) -- stuck: nobody reads stdout`)
 		t.Errorf("stderr after the pids: %q, want one KeyboardInterrupt line", rest)
 	}
 }
+
+// TestCtrlCEndsStuckGrandchild: Ctrl-C with a grandchild whose SIGTERM is
+// deferred for good (it is in the middle of a line to a pipe nobody
+// reads): its parent kills it before being killed by its own, and the
+// whole tree ends.
+func TestCtrlCEndsStuckGrandchild(t *testing.T) {
+	out, outw, err := os.Pipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer out.Close()
+	errr, errw, err := os.Pipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	cmd := treeCmd(t, "-e", `
+local mp = require("multiprocessing")
+local time = require("time")
+local p = mp.Process{target = function()
+  local g = mp.Process{target = function() print(string.rep("g", 1048576)) end}
+  g:start()
+  io.stderr:write("pids ", mp.current_process().pid, " ", g.pid, "\n")
+  g:join()
+end}
+p:start()
+while true do time.sleep(0.01) end`)
+	cmd.Stdout, cmd.Stderr = outw, errw
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	outw.Close()
+	errw.Close()
+	lines := make(chan string, 10)
+	go func() {
+		sc := bufio.NewScanner(errr)
+		for sc.Scan() {
+			lines <- sc.Text()
+		}
+		close(lines)
+	}()
+	var pids []int
+	select {
+	case line := <-lines:
+		pids = pidsOf(t, line)
+	case <-time.After(20 * time.Second):
+		t.Fatal("procsh said nothing on stderr for 20 s")
+	}
+	time.Sleep(300 * time.Millisecond) // the grandchild is in its line
+	syscall.Kill(-cmd.Process.Pid, syscall.SIGINT)
+	if code := waitExit(t, cmd, 10*time.Second); code != 130 {
+		t.Errorf("after Ctrl-C: exit status %d, want 130", code)
+	}
+	if alive := waitGone(t, pids, 3*time.Second); len(alive) > 0 {
+		t.Errorf("processes %v (of child and grandchild %v) still running after Ctrl-C", alive, pids)
+	}
+	assertGroupGone(t, cmd.Process.Pid)
+	var rest []string
+	for line := range lines {
+		rest = append(rest, line)
+	}
+	if len(rest) != 1 || rest[0] != "KeyboardInterrupt" {
+		t.Errorf("stderr after the pids: %q, want one KeyboardInterrupt line", rest)
+	}
+}

@@ -61,8 +61,11 @@ var (
 )
 
 // childGrace is how long a terminated process waits for its children to
-// end by SIGTERM before it kills the rest.
-const childGrace = time.Second
+// end by SIGTERM before it kills the rest: less than the half second a
+// parent gives its own children (luaapi's TerminateChildren, which Ctrl-C
+// uses), so that a grandchild stuck in a section is killed by its parent
+// before that parent is killed by its own.
+const childGrace = 300 * time.Millisecond
 
 // EnterCritical marks the start of a section that termination must not
 // cut in two. Sections may nest, and any goroutine may open one; keep
