@@ -27,7 +27,8 @@ import (
 // Life is what the kernel says it is: the process holds a POSIX record
 // lock (fcntl F_SETLK) on one byte of the arena's memfd, byte
 // procLockBase+slot. The kernel releases a process's record locks when it
-// exits, by any cause, SIGKILL included, before it becomes a zombie; the
+// exits, by any cause, SIGKILL included, as its last thread exits, without
+// waiting for its parent to reap it (a zombie holds none); the
 // locks belong to the process (all its threads), not to a descriptor's
 // copy in another process, and they mean the same in every pid namespace.
 // So:
