@@ -344,7 +344,9 @@ func (r *repl) interrupt() {
 	hits := r.hits
 	r.mu.Unlock()
 	if leaving && hits >= 2 {
-		runtime.KillAll()
+		// As a script's second Ctrl-C: the children pass SIGTERM on to
+		// theirs before they are killed.
+		runtime.EndChildren(killGrace)
 		fmt.Fprintln(os.Stderr, "KeyboardInterrupt")
 		os.Exit(130)
 	}

@@ -152,23 +152,6 @@ var live = struct {
 	m map[*Child]struct{}
 }{m: map[*Child]struct{}{}}
 
-// KillAll sends SIGKILL to every child of this process that has not been
-// reaped, and waits until they have been.
-func KillAll() {
-	live.Lock()
-	kids := make([]*Child, 0, len(live.m))
-	for c := range live.m {
-		kids = append(kids, c)
-	}
-	live.Unlock()
-	for _, c := range kids {
-		c.Kill()
-	}
-	for _, c := range kids {
-		<-c.done
-	}
-}
-
 // Children counts this process's children that have not been reaped.
 func Children() int {
 	live.Lock()
