@@ -808,28 +808,43 @@ func TestRingWriterKilledAnywhere(t *testing.T) {
 }
 
 // TestRingReaderKilledAnywhere kills a reader at random moments of its
-// gets: the messages it did not take are left whole and in order, and
-// Len counts exactly them.
+// gets while a writer puts small and large messages: the messages it did
+// not take are left whole and in order, and Len counts exactly them.
 func TestRingReaderKilledAnywhere(t *testing.T) {
 	a := newTestArena(t)
 	r := newRing(t, a, RingOptions{Size: 64 << 10})
 	started := alloc(t, a, 4)
-	const n = 300
+	next := 0 // the number of the next message to put
 	for round := range 20 {
-		for i := range n {
-			if err := r.Put(nil, mixedMessage(i), false, 0); err != nil {
-				t.Fatalf("round %d: put %d: %v", round, i, err)
-			}
-		}
 		atomic.StoreUint32(a.Uint32(started), 0)
+		var stop atomic.Bool
+		put := make(chan error, 1)
+		w := handle(t, r)
+		go func() {
+			for !stop.Load() {
+				err := w.Put(nil, mixedMessage(next), true, 2*time.Millisecond)
+				if errors.Is(err, ErrTimeout) {
+					continue
+				}
+				if err != nil {
+					put <- err
+					return
+				}
+				next++
+			}
+			put <- nil
+		}()
 		h := startHelper(t, a, "ring-get-loop", r.Offset(), started)
-		killAfterStart(t, a, h, started, 3*time.Millisecond, syscall.SIGKILL)
+		killAfterStart(t, a, h, started, 5*time.Millisecond, syscall.SIGKILL)
+		stop.Store(true)
+		if err := <-put; err != nil {
+			t.Fatalf("round %d: put %d: %v", round, next, err)
+		}
 		left := r.Len()
-		first := n - left
-		for i := first; i < n; i++ {
+		for i := next - left; i < next; i++ {
 			msg, err := r.Get(nil, false, 0)
 			if j, ok := checkMixed(msg); err != nil || !ok || j != i {
-				t.Fatalf("round %d: Len was %d, so message %d next; got %d bytes numbered %d, %v", round, left, i, len(msg), j, err)
+				t.Fatalf("round %d: %d messages put, Len %d, so message %d next; got %d bytes numbered %d, %v", round, next, left, i, len(msg), j, err)
 			}
 		}
 		if msg, err := r.Get(nil, false, 0); !errors.Is(err, ErrTimeout) || r.Len() != 0 || !r.Empty() {
