@@ -1112,3 +1112,19 @@ func TestRingFreeGivesBlocksBack(t *testing.T) {
 	}
 	a.Free(off)
 }
+
+// BenchmarkRingPutGet: the fast paths alone, a put and a get of a small
+// message in one goroutine.
+func BenchmarkRingPutGet(b *testing.B) {
+	a := newTestArena(b)
+	r := newRing(b, a, RingOptions{})
+	msg := make([]byte, 16)
+	for b.Loop() {
+		if err := r.Put(nil, msg, false, 0); err != nil {
+			b.Fatal(err)
+		}
+		if _, err := r.Get(nil, false, 0); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
