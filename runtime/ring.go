@@ -324,7 +324,7 @@ func (r *Ring) Free() {
 		if kind == kindOutOfLine && n == outOfLineSize {
 			block, _ := r.outOfLine(rd)
 			r.a.Free(block)
-		} else if kind != kindWhole {
+		} else if kind != kindWhole || frameSize(int(n)) > r.maxFrame {
 			break
 		}
 		rd += frameSize(int(n))
@@ -674,7 +674,7 @@ func (r *Ring) putFrame(ctx context.Context, kind byte, m parts, timeout time.Du
 	size := frameSize(m.len())
 	if r.flags&flagTrack == 0 || r.anyHolder(RingReader) {
 		EnterCritical()
-		if r.wmu.TryLock() {
+		if r.wmu.tryCAS() {
 			r.redoWrite()
 			w := atomic.LoadUint64(r.widx)
 			if r.room(w, size) {
@@ -757,7 +757,7 @@ func (r *Ring) Get(ctx context.Context, block bool, timeout time.Duration) ([]by
 		timeout = 0
 	}
 	EnterCritical()
-	if r.rmu.TryLock() {
+	if r.rmu.tryCAS() {
 		r.redoRead()
 		rd := atomic.LoadUint64(r.ridx)
 		if atomic.LoadUint64(r.widx) != rd {
@@ -860,8 +860,11 @@ func (r *Ring) awaitData(ctx context.Context, dl *deadline) error {
 	var check func() error
 	if r.flags&flagTrack != 0 {
 		check = func() error {
-			if r.sideGone(RingWriter) && !ready() {
-				return ErrEOF
+			if r.sideGone(RingWriter) {
+				r.settle() // what a writer that just died armed
+				if !ready() {
+					return ErrEOF
+				}
 			}
 			return nil
 		}
