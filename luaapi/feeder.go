@@ -169,8 +169,25 @@ func (w *World) flushFeeders() {
 	})
 	defer said.Stop()
 	for _, f := range fs {
+		f.dropCancelled()
 		if err := f.flush(ctx); errors.Is(err, context.Canceled) {
 			return
 		}
 	}
+}
+
+// dropCancelled gives back the arena blocks of the items a feeder told to
+// drop them at exit (cancel_join_thread) still holds, but the one it may
+// be putting now.
+func (f *feeder) dropCancelled() {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if !f.cancel || len(f.pending) < 2 {
+		return
+	}
+	for i, m := range f.pending[1:] {
+		f.ring.Discard(m)
+		f.pending[1+i] = runtime.Message{}
+	}
+	f.pending = f.pending[:1]
 }

@@ -443,7 +443,7 @@ func TestRingBigMessages(t *testing.T) {
 		}
 	}
 	<-done
-	// A message in two parts, whole and streamed.
+	// A message in two parts, whole and out of line.
 	for _, n := range []int{100, 100000} {
 		put := make(chan error, 1)
 		go func() { put <- w.PutParts(nil, []byte("head:"), bigMessage(n), true, 5*time.Second) }()

@@ -49,3 +49,17 @@ assert.errtype(function() queues.JoinableQueue:put(huge) end, "ArenaFullError")
 assert.errtype(function() w:send(huge) end, "ArenaFullError")
 assert.truthy(queues.Queue:empty())
 procs.finish(p, "the child that put too much")
+
+-- Items a child's feeder still holds when it ends after
+-- cancel_join_thread() are dropped, and their blocks given back.
+local full = mp.Queue{ring_size = 1024}
+local c = procs.start(function()
+  full:cancel_join_thread()
+  for i = 1, 100 do full:put(i) end -- more than the ring holds
+  for _ = 1, 4 do full:put(string.rep("p", 1500000)) end
+end)
+procs.finish(c, "the child that dropped its pending items")
+local big = string.rep("b", 5000000)
+local q = mp.Queue{ring_size = 1024}
+q:put(big)
+assert.eq(#q:get(true, 5), #big, "5 MB fit again in the 8 MiB arena")
