@@ -3,9 +3,11 @@ package main
 import (
 	"bufio"
 	"bytes"
+	"fmt"
 	"io"
 	"os"
 	"os/exec"
+	"path/filepath"
 	"strings"
 	"syscall"
 	"testing"
@@ -256,21 +258,23 @@ func TestTornLineStartsFresh(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer r.Close()
-	cmd := treeCmd(t, "-e", `
+	// The parent kills the child once the reader has seen the line begin
+	// (the reader makes the file started), not after a fixed time: a slow
+	// machine may take longer to start writing.
+	started := filepath.Join(t.TempDir(), "started")
+	cmd := treeCmd(t, "-e", fmt.Sprintf(`
 local mp = require("multiprocessing")
 local time = require("time")
-local writing = mp.Event()
 local p = mp.Process{target = function()
-  local line = string.rep("x", 20 * 1048576)
-  writing:set()
-  print(line)
+  print(string.rep("x", 20 * 1048576))
 end}
 p:start()
-writing:wait()
-time.sleep(0.3)
+local t0 = time.monotonic()
+while not io.open(%q) and time.monotonic() - t0 < 20 do time.sleep(0.01) end
+time.sleep(0.1)
 p:kill()
 p:join()
-print("parent line")`)
+print("parent line")`, started))
 	cmd.Stdout, cmd.Stderr = w, w // one stream, as on a terminal
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
@@ -284,6 +288,9 @@ print("parent line")`)
 		for {
 			n, err := r.Read(buf)
 			all = append(all, buf[:n]...)
+			if len(all) > 0 && len(all) == n {
+				os.WriteFile(started, nil, 0o644)
+			}
 			if err != nil {
 				got <- all
 				return

@@ -139,19 +139,29 @@ func decodeConn(L *lua.LState, data []byte) (lua.LValue, error) {
 		return nil, fmt.Errorf("decode: bad Connection handle: %v", err)
 	}
 	if !c.closed {
-		c.hold()
+		if err := c.hold(); err != nil {
+			return nil, fmt.Errorf("decode: Connection: %w", err)
+		}
 	}
 	return c.userdata(), nil
 }
 
-// hold records this process as a holder of the connection's ends.
-func (c *connObj) hold() {
+// hold records this process as a holder of the connection's ends. It
+// fails only when an end must grow its table of holders and the arena has
+// no room: then this process must not use the end, or the other side
+// could see it gone while it is held.
+func (c *connObj) hold() error {
 	if c.rd != nil {
-		c.rd.Hold(runtime.RingReader)
+		if err := c.rd.Hold(runtime.RingReader); err != nil {
+			return err
+		}
 	}
 	if c.wr != nil {
-		c.wr.Hold(runtime.RingWriter)
+		if err := c.wr.Hold(runtime.RingWriter); err != nil {
+			return err
+		}
 	}
+	return nil
 }
 
 func (c *connObj) userdata() *lua.LUserData {
@@ -194,8 +204,12 @@ func mpPipe(L *lua.LState) int {
 	}
 	holdNew(L, c1, "Pipe")
 	holdNew(L, c2, "Pipe")
-	c1.hold()
-	c2.hold()
+	if err := c1.hold(); err != nil {
+		raiseSync(L, err, "Pipe")
+	}
+	if err := c2.hold(); err != nil {
+		raiseSync(L, err, "Pipe")
+	}
 	L.Push(c1.userdata())
 	L.Push(c2.userdata())
 	return 2
