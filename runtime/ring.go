@@ -484,16 +484,43 @@ func (d *deadline) left() time.Duration {
 	return max(time.Until(d.at), 0)
 }
 
-// lockWithin takes m within the deadline.
-func lockWithin(m *Mutex, ctx context.Context, dl *deadline) error {
+// lockCritical opens a critical section and takes m within the deadline,
+// so that termination never finds this process holding m outside a
+// section (others would have to recover m, with a warning). The wait for
+// m itself gives way to termination: then the section closes, and the
+// process ends there, holding nothing. On error the section is closed.
+func lockCritical(m *Mutex, ctx context.Context, dl *deadline) error {
+	EnterCritical()
 	if m.TryLock() {
 		return nil
 	}
 	left := dl.left()
 	if left == 0 {
+		LeaveCritical()
 		return ErrTimeout
 	}
-	return m.Lock(ctx, left)
+	wctx, stop := withTermination(ctx)
+	err := m.Lock(wctx, left)
+	stop()
+	if err != nil {
+		LeaveCritical() // where a pending termination ends the process
+		return err
+	}
+	return nil
+}
+
+// withTermination is ctx (may be nil), also done once termination is
+// pending.
+func withTermination(ctx context.Context) (context.Context, func()) {
+	if !TermDeferred() {
+		return ctx, func() {}
+	}
+	if ctx == nil {
+		return TermContext(), func() {}
+	}
+	c, cancel := context.WithCancel(ctx)
+	stop := context.AfterFunc(TermContext(), cancel)
+	return c, func() { stop(); cancel() }
 }
 
 // copyIn writes src at index idx, wrapping around the buffer's end.
@@ -706,10 +733,9 @@ func (r *Ring) putSlow(ctx context.Context, kind byte, m parts, size uint64, tim
 		return err
 	}
 	for {
-		if err := lockWithin(r.wmu, ctx, &dl); err != nil {
+		if err := lockCritical(r.wmu, ctx, &dl); err != nil {
 			return err
 		}
-		EnterCritical()
 		r.redoWrite()
 		w := atomic.LoadUint64(r.widx)
 		if r.room(w, size) {
@@ -806,10 +832,9 @@ func (r *Ring) afterGet() {
 func (r *Ring) getSlow(ctx context.Context, timeout time.Duration) ([]byte, error) {
 	dl := makeDeadline(timeout)
 	for {
-		if err := lockWithin(r.rmu, ctx, &dl); err != nil {
+		if err := lockCritical(r.rmu, ctx, &dl); err != nil {
 			return nil, err
 		}
-		EnterCritical()
 		r.redoRead()
 		msg, blk, err := r.readLocked()
 		r.rmu.Unlock()
