@@ -592,7 +592,7 @@ print(#s, s:sub(1, 9), s:sub(-5))
 print(table.concat({1, 2.5, "x"}, "-"), table.concat({}, "x"), table.concat({"a", "b", "c"}, "", 2, 3))
 print(pcall(table.concat, {1, {}, 3}))
 `,
-		want: "11999\t1,2,3,4,5\t8,9,0\n1-2.5-x\t\tbc\nfalse\tinvalid value (table) at index 2 in table for concat\n",
+		want: "11999\t1,2,3,4,5\t8,9,0\n1-2.5-x\t\tbc\nfalse\tinvalid value (table) at index 2 in table for 'concat'\n",
 	},
 }
 

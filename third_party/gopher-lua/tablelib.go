@@ -84,13 +84,14 @@ func tableConcat(L *LState) int {
 		return 1
 	}
 	// procsh patch: build the string in a buffer, as Lua 5.1's luaL_Buffer
-	// does; pushing every piece and separator took 2n registry slots, and
-	// a table of a few thousand strings overflowed the registry.
+	// does (pushing every piece and separator took 2n registry slots, and
+	// a table of a few thousand strings overflowed the registry), and quote
+	// 'concat' in the error as lua5.1 does.
 	var sb strings.Builder
 	for ; i <= j; i++ {
 		v := tbl.RawGetInt(i)
 		if !LVCanConvToString(v) {
-			L.RaiseError("invalid value (%s) at index %d in table for concat", v.Type().String(), i)
+			L.RaiseError("invalid value (%s) at index %d in table for 'concat'", v.Type().String(), i)
 		}
 		sb.WriteString(LVAsString(v))
 		if i != j {
