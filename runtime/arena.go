@@ -81,6 +81,10 @@ type Arena struct {
 	// table (identity.go).
 	me     uint32
 	mySlot int
+
+	// The last lock holder found alive, and when (mutex.go, seenAlive).
+	aliveTok uint32
+	aliveAt  int64
 }
 
 const (

@@ -138,7 +138,7 @@ func (m *Mutex) tryCAS() bool {
 // the word changed under it (look again).
 func (m *Mutex) recoverDead(c uint32) (ok, retry bool) {
 	owner := c &^ mutexWaiters
-	if owner == 0 || owner == m.a.me || m.a.Alive(owner) {
+	if owner == 0 || owner == m.a.me || m.a.seenAlive(owner) {
 		return false, false
 	}
 	if !atomic.CompareAndSwapUint32(m.state, c, m.a.me|mutexWaiters) {
@@ -291,4 +291,26 @@ func (m *Mutex) Unlock() error {
 		futexWake(m.state, 1)
 	}
 	return nil
+}
+
+// aliveFor is how long a look that found a lock holder alive is taken as
+// still true. A contended lock looks at its holder every time it is about
+// to sleep; two processes taking turns at one lock would otherwise ask the
+// kernel (fcntl) thousands of times a second. A holder that dies is still
+// seen dead within aliveFor, by short polls as by long waits.
+const aliveFor = 5 * time.Millisecond
+
+// seenAlive is Alive, answered from the last look at tok when that was
+// recent and said alive.
+func (a *Arena) seenAlive(tok uint32) bool {
+	now := time.Now().UnixNano()
+	if atomic.LoadUint32(&a.aliveTok) == tok && now-atomic.LoadInt64(&a.aliveAt) < int64(aliveFor) {
+		return true
+	}
+	if !a.Alive(tok) {
+		return false
+	}
+	atomic.StoreInt64(&a.aliveAt, now)
+	atomic.StoreUint32(&a.aliveTok, tok)
+	return true
 }
