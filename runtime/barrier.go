@@ -131,7 +131,13 @@ func (b *Barrier) setRoundBroken(gen uint32, broken bool) {
 // Barrier for all (ErrBrokenBarrier); so does cancelling ctx (may be nil),
 // and the canceller gets ctx.Err().
 func (b *Barrier) Wait(ctx context.Context, timeout time.Duration, action func() error) (int, error) {
-	if err := b.lock(ctx); err != nil {
+	start := time.Now()
+	if err := b.lock(ctx, timeout); err != nil {
+		if errors.Is(err, ErrTimeout) {
+			// The Barrier's lock stayed held (its holder stopped): the
+			// timeout holds all the same.
+			return 0, ErrBrokenBarrier
+		}
 		return 0, err
 	}
 	if b.Broken() {
@@ -160,7 +166,7 @@ func (b *Barrier) Wait(ctx context.Context, timeout time.Duration, action func()
 	}
 	var deadline time.Time
 	if timeout > 0 {
-		deadline = time.Now().Add(timeout)
+		deadline = start.Add(timeout)
 	}
 	for {
 		left := timeout
@@ -210,10 +216,10 @@ func (b *Barrier) Wait(ctx context.Context, timeout time.Duration, action func()
 	}
 }
 
-// lock takes the Barrier's Mutex, breaking the Barrier when its last
-// holder died half-way through an update.
-func (b *Barrier) lock(ctx context.Context) error {
-	recovered, err := b.m.LockRecover(ctx, -1)
+// lock takes the Barrier's Mutex within timeout (< 0: no limit), breaking
+// the Barrier when its last holder died half-way through an update.
+func (b *Barrier) lock(ctx context.Context, timeout time.Duration) error {
+	recovered, err := b.m.LockRecover(ctx, timeout)
 	if err != nil {
 		return err
 	}
@@ -249,7 +255,7 @@ func (b *Barrier) breakLocked() {
 // Abort breaks the Barrier: every waiter, and every later Wait until
 // Reset, gets ErrBrokenBarrier.
 func (b *Barrier) Abort() {
-	b.lock(nil)
+	b.lock(nil, -1)
 	b.breakLocked()
 	b.m.Unlock()
 }

@@ -611,3 +611,46 @@ func TestFaultsBarrier(t *testing.T) {
 		waitAll(t, 5*time.Second, h1, h2)
 	}
 }
+
+func init() {
+	// stop-holding-lock mutexOff: lock, then stop (SIGSTOP) itself.
+	helpers["stop-holding-lock"] = func(a *Arena, args []uint64) error {
+		if err := a.MutexAt(args[0]).Lock(nil, 5*time.Second); err != nil {
+			return err
+		}
+		syscall.Kill(os.Getpid(), syscall.SIGSTOP)
+		return nil
+	}
+}
+
+// TestTimeoutsHoldWhileAHolderIsStopped: a process stopped (SIGSTOP) while
+// it holds a lock does not make a timed wait overrun its deadline: a Lock
+// acquire and a Barrier wait return by their timeouts.
+func TestTimeoutsHoldWhileAHolderIsStopped(t *testing.T) {
+	a := newTestArena(t)
+	b, _ := a.NewBarrier(2)
+	bm := a.MutexAt(b.Offset() + barMutex)
+	h := startHelper(t, a, "stop-holding-lock", bm.Offset())
+	eventually(t, 5*time.Second, "the helper to hold the lock and stop", func() bool {
+		st, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", h.pid()))
+		return bm.Locked() && err == nil && strings.Contains(string(st), ") T ")
+	})
+	defer func() {
+		h.cmd.Process.Kill()
+		<-h.done
+	}()
+	start := time.Now()
+	if err := bm.Lock(nil, 300*time.Millisecond); !errors.Is(err, ErrTimeout) {
+		t.Errorf("Lock(300ms) of a lock held by a stopped process = %v, want %v", err, ErrTimeout)
+	}
+	if el := time.Since(start); el > time.Second {
+		t.Errorf("Lock(300ms) returned after %v", el)
+	}
+	start = time.Now()
+	if _, err := b.Wait(nil, 300*time.Millisecond, nil); !errors.Is(err, ErrBrokenBarrier) {
+		t.Errorf("Barrier.Wait(300ms) while its lock's holder is stopped = %v, want %v", err, ErrBrokenBarrier)
+	}
+	if el := time.Since(start); el > time.Second {
+		t.Errorf("Barrier.Wait(300ms) returned after %v, want by its timeout", el)
+	}
+}
