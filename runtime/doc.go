@@ -3,12 +3,16 @@
 // (idle.go), the signals a process reacts to and the critical sections
 // termination waits for (signals.go), the watchdog that ends daemon
 // children whose parent died (watchdog.go), the shared-memory arena every
-// process of a tree maps (arena.go), the reference counts that free its
+// process of a tree maps (arena.go) with the process table that gives
+// every process an identity no other can take over, and tells whether it
+// lives (identity.go), the reference counts that free its
 // objects when no process holds them any more (refs.go), its futex-based
 // primitives (futex_linux.go, mutex.go, cond.go), the synchronisation
 // objects built on them (lock.go, semaphore.go, event.go, condition.go,
 // barrier.go, typecode.go), the message rings of queues and pipes
-// (ring.go), and the pool's frames and scheduler (pool.go).
+// (ring.go), checks of handles other processes wrote (handlecheck.go), and
+// the pool's frames and scheduler (pool.go). docs/faults.md says which
+// death each structure survives, and how.
 //
 // A child is this same binary re-executed in worker mode. It finds, at
 // fixed descriptors:
