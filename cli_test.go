@@ -12,7 +12,7 @@ import (
 	"time"
 )
 
-// TestCommandLine covers the standalone-lua conventions of api.md.
+// TestCommandLine covers the standalone-lua conventions of the command line (README.md).
 func TestCommandLine(t *testing.T) {
 	tests := []struct {
 		name     string

@@ -1,5 +1,5 @@
 -- The procsh side of the benchmark: the workloads of
--- ../shared/peers/python/bench.py, same names, same sizes.
+-- bench/bench.py (CPython), same names, same sizes.
 --
 --   procsh bench/bench.lua                # every workload
 --   procsh bench/bench.lua spawn queue    # only the named ones

@@ -1,4 +1,4 @@
-// Helpers for reading Lua arguments the way api.md describes them.
+// Helpers for reading Lua arguments the way docs/reference.md describes them.
 
 package luaapi
 
@@ -10,7 +10,7 @@ import (
 )
 
 // optionsAt returns the options table when the argument at n is the only
-// argument left and is a plain table (api.md: methods whose arguments are
+// argument left and is a plain table (docs/reference.md: methods whose arguments are
 // all options also take one options table).
 func optionsAt(L *lua.LState, n int) *lua.LTable {
 	if L.GetTop() != n {

@@ -1,4 +1,4 @@
-// Structured errors: tables with a type and a message, as api.md describes.
+// Structured errors: tables with a type and a message, as docs/reference.md describes.
 
 package luaapi
 

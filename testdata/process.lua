@@ -1,4 +1,4 @@
--- Process: every row of api.md's Processes table, with real children.
+-- Process: every method and field of mp.Process (docs/reference.md), with real children.
 local mp = require("multiprocessing")
 local time = require("time")
 local assert = require("assert")
