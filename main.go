@@ -10,6 +10,7 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -173,11 +174,9 @@ func run() int {
 	defer w.Close()
 	arena.RegisterProcess(os.Getpid(), "MainProcess")
 
-	ctx, cancel := context.WithCancel(context.Background())
-	defer cancel()
-	stopInterrupts := handleInterrupts(w, cancel)
+	w.SetContext(context.Background())
+	stopInterrupts := handleInterrupts(w)
 	defer stopInterrupts()
-	w.SetContext(ctx)
 
 	setArg(w.L, c)
 	for _, a := range c.actions {
@@ -189,12 +188,12 @@ func run() int {
 			err = w.Require(a.value)
 		}
 		if err != nil {
-			return reportAndExit(w, ctx, err)
+			return reportAndExit(w, err)
 		}
 	}
 	if c.script != "" {
 		if err := runScript(w, c); err != nil {
-			return reportAndExit(w, ctx, err)
+			return reportAndExit(w, err)
 		}
 	}
 	if c.repl {
@@ -202,7 +201,7 @@ func run() int {
 		return runREPL(w)
 	}
 	w.Shutdown()
-	if ctx.Err() != nil {
+	if w.Interrupted() {
 		sayInterrupted()
 		return 130
 	}
@@ -266,8 +265,9 @@ func addScriptDir(L *lua.LState, dir string) {
 
 // reportAndExit reports an uncaught error (or an interruption), cleans up
 // the children and gives the exit status.
-func reportAndExit(w *luaapi.World, ctx context.Context, err error) int {
-	if ctx.Err() != nil {
+func reportAndExit(w *luaapi.World, err error) int {
+	var le *luaapi.LuaError
+	if errors.As(err, &le) && luaapi.ErrorType(le.Value) == "KeyboardInterrupt" || w.Interrupted() {
 		sayInterrupted()
 		w.TerminateChildren()
 		return 130
@@ -293,21 +293,19 @@ func sayInterrupted() {
 	interrupted.Do(func() { fmt.Fprintln(os.Stderr, "KeyboardInterrupt") })
 }
 
-// handleInterrupts makes the first Ctrl-C interrupt the Lua code (which
-// then ends the children) and a second one end them at once and leave. It
+// handleInterrupts makes a Ctrl-C interrupt the Lua code (which ends the
+// children unless the code catches the KeyboardInterrupt) and a second
+// one before the first was reported end them at once and leave. It
 // returns a function that stops handling them.
-func handleInterrupts(w *luaapi.World, cancel context.CancelFunc) func() {
+func handleInterrupts(w *luaapi.World) func() {
 	ch := make(chan os.Signal, 2)
 	signal.Notify(ch, os.Interrupt)
 	done := make(chan struct{})
 	go func() {
-		n := 0
 		for {
 			select {
 			case <-ch:
-				n++
-				cancel()
-				if n >= 2 {
+				if w.Interrupt() >= 2 {
 					runtime.EndChildren(killGrace)
 					sayInterrupted()
 					os.Exit(130)

@@ -223,23 +223,19 @@ func atEOF(err error) bool {
 	return false
 }
 
-// eval runs fn under a context of its own, which Ctrl-C cancels, and
-// shows what it returns; the first value is kept in the global _.
+// eval runs fn under a fresh context, which Ctrl-C interrupts
+// (World.Interrupt), and shows what it returns; the first value is kept
+// in the global _.
 func (r *repl) eval(fn *lua.LFunction) {
 	w, L := r.w, r.w.L
-	ctx, cancel := context.WithCancel(context.Background())
-	r.setCancel(cancel)
-	defer func() {
-		r.setCancel(nil)
-		cancel()
-		w.SetContext(context.Background())
-	}()
-	w.SetContext(ctx)
+	w.SetContext(context.Background())
+	r.setCancel(func() { w.Interrupt() })
+	defer r.setCancel(nil)
 	top := L.GetTop()
 	err := w.Call(fn, lua.MultRet)
 	if err != nil {
 		L.SetTop(top)
-		r.report(ctx, err)
+		r.report(err)
 		return
 	}
 	n := L.GetTop() - top
@@ -256,7 +252,7 @@ func (r *repl) eval(fn *lua.LFunction) {
 	for i, v := range vals {
 		parts[i] = luaapi.Inspect(L, v, luaapi.DefaultInspect)
 	}
-	if ctx.Err() != nil {
+	if w.Interrupted() {
 		r.w.WriteOut(os.Stderr, []byte("KeyboardInterrupt\n"))
 		return
 	}
@@ -265,14 +261,15 @@ func (r *repl) eval(fn *lua.LFunction) {
 
 // report shows an error raised by a line: KeyboardInterrupt after Ctrl-C,
 // else the error and its traceback.
-func (r *repl) report(ctx context.Context, err error) {
-	if ctx.Err() != nil {
+func (r *repl) report(err error) {
+	var le *luaapi.LuaError
+	isLua := errors.As(err, &le)
+	if isLua && luaapi.ErrorType(le.Value) == "KeyboardInterrupt" || r.w.Interrupted() {
 		r.w.WriteOut(os.Stderr, []byte("KeyboardInterrupt\n"))
 		return
 	}
 	msg := err.Error()
-	var le *luaapi.LuaError
-	if errors.As(err, &le) {
+	if isLua {
 		msg = le.Text
 		if tb := trimTraceback(le.Traceback); tb != "" {
 			msg += "\n" + tb

@@ -98,8 +98,3 @@ func isCallable(L *lua.LState, v lua.LValue) bool {
 	}
 	return L.GetMetaField(v, "__call") != lua.LNil
 }
-
-// interrupted raises the error that Ctrl-C leaves in the running code.
-func (w *World) interrupted() {
-	Raise(w.L, "KeyboardInterrupt", "interrupted")
-}

@@ -37,7 +37,8 @@ type World struct {
 	counter  int        // children made so far, for default names
 	children []*process // started and not yet known to have ended
 	rand     *rand.Rand
-	ctx      context.Context
+	ctx      context.Context // the current interrupt generation's, see Interrupt
+	intr     interrupts
 	pools    []closer // pools to clean up at exit
 	current  lua.LValue
 	types    map[string]func(L *lua.LState) *lua.LTable // see lazyType
@@ -106,6 +107,7 @@ func NewWorld(o Options) *World {
 		Loaded: func(p *lua.FunctionProto, src []byte, name string) {
 			reg.add(p, src, name)
 		},
+		Interrupted: vmInterrupted,
 	})
 	w := &World{L: L, chunks: reg, Self: o.Self, Parent: o.Parent, Arena: o.Arena, ctx: context.Background()}
 	if w.Self.Pid == 0 {
@@ -153,14 +155,94 @@ func (w *World) Close() {
 	w.L.Close()
 }
 
+// Interrupts. Ctrl-C in the root interrupts the Lua code: the blocking
+// call it is in, or the VM within 1024 instructions, raises
+// KeyboardInterrupt. That ends the call it interrupted, nothing else:
+// raising it gives the World a fresh context, so code that catches it
+// (pcall) goes on with calls that work. Each such context is one
+// generation; Interrupt ends the current one.
+type interrupts struct {
+	mu     sync.Mutex
+	outer  context.Context    // SetContext's; nil until it is called
+	cancel context.CancelFunc // ends the current generation
+	count  int                // Interrupt calls not yet reported
+}
+
 // SetContext sets the context that interrupts the running Lua code and
-// every blocking call it makes (Ctrl-C in the root).
+// every blocking call it makes, as Interrupt does, and starts a fresh
+// generation under it: an interrupt not yet reported is dropped.
 func (w *World) SetContext(ctx context.Context) {
+	w.intr.mu.Lock()
+	w.intr.outer = ctx
+	w.intr.mu.Unlock()
+	w.renewContext()
+}
+
+// renewContext starts a fresh generation under SetContext's context, or
+// under its values alone once that is done (a KeyboardInterrupt already
+// said so).
+func (w *World) renewContext() {
+	parent := w.intr.outer
+	if parent.Err() != nil {
+		parent = context.WithoutCancel(parent)
+	}
+	ctx, cancel := context.WithCancel(parent)
+	w.intr.mu.Lock()
+	old := w.intr.cancel
+	w.intr.cancel, w.intr.count = cancel, 0
+	w.intr.mu.Unlock()
+	if old != nil {
+		old()
+	}
 	w.ctx = ctx
 	w.L.SetContext(ctx)
 }
 
-// Context is the context blocking calls watch.
+// Interrupt interrupts the running Lua code (Ctrl-C). It returns how many
+// interrupts, this one included, came since one was last reported as
+// KeyboardInterrupt: 2 means the first one did not stop the code. It
+// does nothing in a World without SetContext. Safe to call from any
+// goroutine.
+func (w *World) Interrupt() int {
+	w.intr.mu.Lock()
+	defer w.intr.mu.Unlock()
+	if w.intr.cancel == nil {
+		return 0
+	}
+	w.intr.cancel()
+	w.intr.count++
+	return w.intr.count
+}
+
+// Interrupted says whether an interrupt came that no KeyboardInterrupt
+// has reported.
+func (w *World) Interrupted() bool { return w.ctx.Err() != nil }
+
+// interrupted raises the KeyboardInterrupt that reports an interrupt,
+// after starting a fresh generation for the code that may catch it.
+func (w *World) interrupted() { w.interruptedIn(w.L) }
+
+func (w *World) interruptedIn(L *lua.LState) {
+	if w.intr.outer != nil {
+		w.renewContext()
+	}
+	Raise(L, "KeyboardInterrupt", "interrupted")
+}
+
+// vmInterrupted is the VM's lua.Options.Interrupted: L (the main state or
+// a coroutine) saw its context done. A coroutine made before the last
+// KeyboardInterrupt, or a loop that was running when it was raised,
+// still watches that generation's context: it watches the current one
+// from now on.
+func vmInterrupted(L *lua.LState) {
+	w := worldOf(L)
+	if w.ctx.Err() != nil {
+		w.interruptedIn(L)
+	}
+	L.SetContext(w.ctx)
+}
+
+// Context is the context blocking calls watch: the current generation's.
 func (w *World) Context() context.Context { return w.ctx }
 
 // module returns a loaded module's table.

@@ -114,6 +114,12 @@ type Options struct {
 	// compiles (and so LoadFile, LoadString, DoString, load, loadstring,
 	// loadfile, dofile and require), with its whole source text.
 	Loaded func(proto *FunctionProto, source []byte, chunkName string)
+	// procsh patch: Interrupted, when set, is called by the VM of a state
+	// (or coroutine) whose context is done, on the goroutine running it.
+	// It raises the state's error and does not return, or returns when
+	// the context it saw was stale, after giving the state a live one
+	// (SetContext). Unset, the VM raises the context's error text.
+	Interrupted func(L *LState)
 }
 
 /* }}} */

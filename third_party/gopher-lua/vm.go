@@ -58,8 +58,10 @@ func mainLoopWithContext(L *LState, baseframe *callFrame) {
 		if n&1023 == 0 {
 			select {
 			case <-done:
-				L.RaiseError(L.ctx.Err().Error())
-				return
+				// procsh patch: Options.Interrupted may raise, or give L a
+				// live context to watch from here on.
+				L.contextDone()
+				done = L.ctx.Done()
 			default:
 			}
 		}
@@ -74,7 +76,7 @@ func mainLoopWithContext(L *LState, baseframe *callFrame) {
 			}
 			select {
 			case <-done:
-				L.RaiseError(L.ctx.Err().Error())
+				L.contextDone() // procsh patch: see above
 			default:
 			}
 			return
