@@ -1,0 +1,154 @@
+package main
+
+import (
+	"bufio"
+	"os"
+	"os/exec"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+)
+
+// caughtInterrupt is a script that catches a KeyboardInterrupt in a
+// blocking call and in a Lua loop (the test presses Ctrl-C at each
+// "ready" line), and after each one uses every kind of call: all must
+// work as if nothing had happened.
+const caughtInterrupt = `
+local mp = require("multiprocessing")
+local time = require("time")
+local q = mp.Queue()
+local lock = mp.Lock()
+local pool = mp.Pool(2)
+local co = coroutine.wrap(function() while true do coroutine.yield("resumed") end end)
+co()
+
+local function check(label, f)
+  local ok, v = pcall(f)
+  if type(v) == "table" then v = tostring(v) end
+  print(label, ok, v)
+end
+
+local function afterwards(n)
+  check(n .. " qsize", function() return q:qsize() end)
+  check(n .. " get_nowait", function() return q:get_nowait() end)
+  check(n .. " put get", function() q:put("x") return q:get(5) end)
+  check(n .. " acquire", function() local ok = lock:acquire() lock:release() return ok end)
+  check(n .. " sleep", function() time.sleep(0.01) return "slept" end)
+  check(n .. " process", function()
+    local p = mp.Process{target = function() end}
+    p:start() p:join() return p.exitcode
+  end)
+  check(n .. " map", function() return table.concat(pool:map(function(x) return x * 2 end, {1, 2, 3}), ",") end)
+  check(n .. " coroutine", co)
+  check(n .. " loop", function() local s = 0 for i = 1, 3000000 do s = s + 1 end return s end)
+end
+
+print("ready 1")
+local ok, e = pcall(function() q:get() end)
+print("get interrupted", ok, tostring(e))
+afterwards(1)
+print("ready 2")
+ok, e = pcall(function() while true do end end)
+print("loop interrupted", ok, tostring(e))
+afterwards(2)
+pool:close() pool:join()
+print("ready 3")
+q:get()
+print("not reached")
+`
+
+// TestCaughtInterrupt: a KeyboardInterrupt caught by pcall ends the call
+// it interrupted, nothing else. Every later call works (a queue's qsize
+// and get_nowait, a lock, sleep, a Process, a Pool's map, a coroutine made
+// before, a long loop) and no error shows Go's "context canceled"; an
+// uncaught one still ends the run with status 130.
+func TestCaughtInterrupt(t *testing.T) {
+	cmd := exec.Command(os.Args[0], "-e", caughtInterrupt)
+	cmd.Env = append(os.Environ(), "PROCSH_TEST_MAIN=1")
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+	out, err := cmd.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var stderr strings.Builder
+	cmd.Stderr = &stderr
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL) })
+	lines := make(chan string, 100)
+	go func() {
+		sc := bufio.NewScanner(out)
+		for sc.Scan() {
+			lines <- sc.Text()
+		}
+		close(lines)
+	}()
+	var got []string
+	deadline := time.After(30 * time.Second)
+read:
+	for {
+		select {
+		case line, ok := <-lines:
+			if !ok {
+				break read
+			}
+			got = append(got, line)
+			if strings.HasPrefix(line, "ready ") {
+				time.Sleep(100 * time.Millisecond) // into the call
+				syscall.Kill(-cmd.Process.Pid, syscall.SIGINT)
+			}
+		case <-deadline:
+			t.Fatalf("procsh still running after 30 s; stdout so far:\n%s\nstderr: %s", strings.Join(got, "\n"), stderr.String())
+		}
+	}
+	if code := waitExit(t, cmd, 10*time.Second); code != 130 {
+		t.Errorf("exit status %d after an uncaught Ctrl-C, want 130", code)
+	}
+	assertGroupGone(t, cmd.Process.Pid)
+	want := []string{
+		"ready 1",
+		"get interrupted\tfalse\tKeyboardInterrupt: interrupted",
+	}
+	for _, n := range []string{"1", "2"} {
+		if n == "2" {
+			want = append(want, "ready 2", "loop interrupted\tfalse\tKeyboardInterrupt: interrupted")
+		}
+		want = append(want,
+			n+" qsize\ttrue\t0",
+			n+" get_nowait\tfalse\tEmpty: Queue.get_nowait: the queue is empty",
+			n+" put get\ttrue\tx",
+			n+" acquire\ttrue\ttrue",
+			n+" sleep\ttrue\tslept",
+			n+" process\ttrue\t0",
+			n+" map\ttrue\t2,4,6",
+			n+" coroutine\ttrue\tresumed",
+			n+" loop\ttrue\t3000000",
+		)
+	}
+	want = append(want, "ready 3")
+	if g, w := strings.Join(got, "\n"), strings.Join(want, "\n"); g != w {
+		t.Errorf("stdout:\n%s\nwant:\n%s\nstderr: %s", g, w, stderr.String())
+	}
+	if msg := stderr.String(); msg != "KeyboardInterrupt\n" {
+		t.Errorf("stderr = %q, want one KeyboardInterrupt line", msg)
+	}
+}
+
+// TestREPLCaughtInterrupt: at the prompt too, a KeyboardInterrupt caught
+// by pcall leaves the rest of the line, and the next ones, working; and
+// the line's value is shown.
+func TestREPLCaughtInterrupt(t *testing.T) {
+	tm := startREPL(t)
+	tm.line("q = mp.Queue()", "")
+	tm.send(`print("wait".."ing") print(pcall(function() q:get() end)) return q:qsize(), select(2, pcall(q.get_nowait, q)).type` + "\n")
+	tm.expect("waiting", 10*time.Second)
+	time.Sleep(100 * time.Millisecond)
+	tm.send("\x03")
+	tm.expect("false\tKeyboardInterrupt: interrupted", 10*time.Second)
+	tm.expect(`0	"Empty"`, 10*time.Second)
+	tm.prompt()
+	tm.line(`print(pcall(function() time.sleep(0.01) return "slept" end))`, "true\tslept")
+	tm.quit()
+}
