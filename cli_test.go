@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"os"
 	"os/exec"
+	"regexp"
 	"strconv"
 	"strings"
 	"syscall"
@@ -329,5 +330,27 @@ end`)
 		if len(line) != 65536 {
 			t.Fatalf("line %d is %d bytes long, want 65536: a write was cut", i, len(line))
 		}
+	}
+}
+
+// TestTableErrorReports: an uncaught error that is a table reads as the
+// REPL shows the table, in a child's report (headed by its name) and in
+// the main script's, not "(error object is a table value)".
+func TestTableErrorReports(t *testing.T) {
+	r := procsh(t, 20*time.Second, "", "-e", `
+local mp = require("multiprocessing")
+local p = mp.Process{target = function() error({code = 7, why = "bad"}) end, name = "faulty"}
+p:start() p:join()
+print(p.exitcode)
+error({code = 1})`)
+	if r.code != 1 || r.stdout != "1\n" {
+		t.Errorf("exit status %d, stdout %q: want 1 and the child's exit code 1", r.code, r.stdout)
+	}
+	child := regexp.MustCompile(`(?m)^Process faulty \(pid \d+\):\n\{ code = 7, why = "bad" \}\nstack traceback:`)
+	if !child.MatchString(r.stderr) {
+		t.Errorf("stderr = %q, want the child's report matching %q", r.stderr, child)
+	}
+	if !strings.Contains(r.stderr, "\nprocsh: { code = 1 }\nstack traceback:") {
+		t.Errorf("stderr = %q, want the main script's error as procsh: { code = 1 }", r.stderr)
 	}
 }

@@ -69,25 +69,27 @@ func ErrorType(v lua.LValue) string {
 	return ""
 }
 
-// ErrorText renders any error value as a user reads it: error tables by
-// their __tostring, strings as they are, other values by their type.
+// errorInspect bounds how an error value that is not a string is shown:
+// on one line when it is short.
+var errorInspect = InspectOptions{Depth: 3, Items: 20, Total: 100, Width: 60, Quote: true}
+
+// ErrorText renders any error value as a user reads it: error tables
+// ("Type: message") and values with a __tostring by it, strings as they
+// are, other tables and userdata as the REPL shows them ({ code = 42 }),
+// other values by their type.
 func ErrorText(L *lua.LState, v lua.LValue) string {
 	switch x := v.(type) {
 	case lua.LString:
 		return string(x)
+	case lua.LNumber:
+		return x.String()
 	case *lua.LTable:
 		if ErrorType(x) != "" {
 			return describeError(x)
 		}
-		if fn := L.GetMetaField(x, "__tostring"); fn != lua.LNil {
-			if err := L.CallByParam(lua.P{Fn: fn, NRet: 1, Protect: true}, x); err == nil {
-				s := L.Get(-1)
-				L.Pop(1)
-				return lua.LVAsString(s)
-			}
-		}
-	case lua.LNumber:
-		return x.String()
+		return Inspect(L, x, errorInspect)
+	case *lua.LUserData:
+		return Inspect(L, x, errorInspect)
 	}
 	return fmt.Sprintf("(error object is a %s value)", v.Type().String())
 }
