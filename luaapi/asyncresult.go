@@ -74,34 +74,3 @@ func asyncResultString(L *lua.LState) int {
 	L.Push(lua.LString(fmt.Sprintf("<AsyncResult %s %s>", c.what, state)))
 	return 1
 }
-
-// iterator is imap's: each step waits for the next result (in input
-// order, or in the order they finish) and returns its index and value,
-// raising the item's error if it failed.
-func (c *poolCall) iterator(L *lua.LState, unordered bool) *lua.LFunction {
-	next := 0
-	return L.NewFunction(func(L *lua.LState) int {
-		if next >= c.n {
-			c.p.pump(L)
-			return 0
-		}
-		var i int
-		if unordered {
-			c.p.waitFor(func() bool { return len(c.order) > next }, -1, false)
-			i = c.order[next]
-		} else {
-			i = next
-			c.p.waitFor(func() bool { return c.isSettled(i) }, -1, false)
-		}
-		next++
-		if e, ok := c.errs[i]; ok {
-			L.Error(e, 0)
-		}
-		L.Push(lua.LNumber(i + 1))
-		L.Push(c.results[i])
-		return 2
-	})
-}
-
-// isSettled says whether item i has its result or error.
-func (c *poolCall) isSettled(i int) bool { return c.settled[i] }
