@@ -316,8 +316,9 @@ func firstLine(s string) string {
 // Members lists what completion offers after v. and v: — fields (data
 // and functions) and methods (functions called with :). Tables give their
 // string keys and those reached through __index tables; procsh userdata
-// give their attributes and the methods of their metatable (its "methods"
-// table, or its __index table). It reads tables raw and calls no Lua code.
+// give their fields (as help.go lists them) and the methods of their
+// metatable (its "methods" table, or its __index table). It reads tables
+// raw and calls no Lua code.
 func Members(L *lua.LState, v lua.LValue) (fields, methods []string) {
 	seenF, seenM := map[string]bool{}, map[string]bool{}
 	addF := func(s string) {
@@ -351,10 +352,10 @@ func Members(L *lua.LState, v lua.LValue) (fields, methods []string) {
 			addTable(t)
 		}
 		if ud, ok := cur.(*lua.LUserData); ok {
+			for _, f := range helpFields(ObjectType(L, ud)) {
+				addF(f)
+			}
 			if p, ok := ud.Value.(*process); ok {
-				for _, a := range []string{"name", "daemon", "pid", "ident", "exitcode"} {
-					addF(a)
-				}
 				addTable(p.fields)
 			}
 		}

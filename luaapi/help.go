@@ -1,0 +1,493 @@
+// Help: one line for every function of the multiprocessing and time
+// modules and for every object type, method and field, which the REPL's
+// help() shows and the reference in docs/ is checked against.
+
+package luaapi
+
+import (
+	"fmt"
+	"sort"
+	"strings"
+
+	lua "github.com/yuin/gopher-lua"
+)
+
+// HelpEntry is one line of help. Its name says what it is about:
+//
+//	mp.Queue, time.sleep   a function of multiprocessing (mp) or time
+//	Queue                  an object type (Use: what makes one)
+//	Queue:get              a method, called with a colon
+//	Process.pid            a field
+type HelpEntry struct {
+	Name string
+	Use  string // how it is called; empty for a field
+	Text string // what it does, gives and raises, in one line
+}
+
+// helpEntries is the help, in the order help() lists it. A test checks
+// that every method and field the object types expose has an entry, and
+// that every entry is in docs/reference*.md.
+var helpEntries = []HelpEntry{
+	// multiprocessing
+	{"mp.Process", "mp.Process{target=, args=, name=, daemon=}", "a child process that runs target(args...) once started; see help(\"Process\")"},
+	{"mp.current_process", "mp.current_process()", "the Process object of the running process"},
+	{"mp.parent_process", "mp.parent_process()", "the Process object of the parent, nil in the main process"},
+	{"mp.active_children", "mp.active_children()", "a list of the children still running (the ended ones are joined)"},
+	{"mp.cpu_count", "mp.cpu_count()", "the number of CPUs"},
+	{"mp.Pool", "mp.Pool([processes [, initializer [, initargs [, maxtasksperchild]]]])", "worker processes to run functions on lists; see help(\"Pool\")"},
+	{"mp.Queue", "mp.Queue([maxsize])", "a queue between processes; see help(\"Queue\")"},
+	{"mp.JoinableQueue", "mp.JoinableQueue([maxsize])", "a Queue whose consumers mark items done; see help(\"JoinableQueue\")"},
+	{"mp.SimpleQueue", "mp.SimpleQueue()", "an unbounded queue with put, get and empty only"},
+	{"mp.Pipe", "mp.Pipe([duplex])", "two Connections joined to each other (duplex=false: the first receives, the second sends); see help(\"Connection\")"},
+	{"mp.Lock", "mp.Lock()", "a lock shared between processes; see help(\"Lock\")"},
+	{"mp.RLock", "mp.RLock()", "a lock its holder may take again; see help(\"RLock\")"},
+	{"mp.Semaphore", "mp.Semaphore([value])", "a counter that acquire decrements and release increments (default 1)"},
+	{"mp.BoundedSemaphore", "mp.BoundedSemaphore([value])", "a Semaphore that may not be released above its starting value"},
+	{"mp.Event", "mp.Event()", "a flag processes can set, clear and wait for"},
+	{"mp.Condition", "mp.Condition([lock])", "a condition variable on lock (a new RLock by default)"},
+	{"mp.Barrier", "mp.Barrier(parties [, action [, timeout]])", "makes parties processes wait for each other"},
+	{"mp.Value", "mp.Value(typecode [, init [, lock]])", "a number in shared memory, typecode as Python's ('i', 'd'...), read and set as v.value"},
+	{"mp.Array", "mp.Array(typecode, size_or_list [, lock])", "numbers in shared memory, a[1] to a[#a]"},
+	{"mp.with", "mp.with(obj, fn)", "Python's with: acquire or enter obj, call fn(obj), always release or exit; gives fn's values"},
+
+	// time
+	{"time.time", "time.time()", "seconds since the epoch, with a fraction"},
+	{"time.monotonic", "time.monotonic()", "seconds on a clock that never goes back, for measuring intervals"},
+	{"time.sleep", "time.sleep(seconds)", "wait that long; Ctrl-C interrupts it"},
+	{"time.strftime", "time.strftime(format [, t])", "format the time t (default now) as C's strftime"},
+
+	// Process
+	{"Process", "mp.Process{target=, args=, name=, daemon=}", "a child process: a copy of this one's globals running target(args...)"},
+	{"Process:start", "p:start()", "start the child; AssertionError when started twice"},
+	{"Process:join", "p:join([timeout])", "wait until the child ends, or timeout seconds pass"},
+	{"Process:is_alive", "p:is_alive()", "whether the child has started and not ended"},
+	{"Process:terminate", "p:terminate()", "end the child (and its children) with SIGTERM"},
+	{"Process:kill", "p:kill()", "end the child with SIGKILL"},
+	{"Process:close", "p:close()", "release the process object; ValueError while the child runs"},
+	{"Process:run", "p:run()", "call target(args...) in this process, as the child does"},
+	{"Process.name", "", "the name: Process-1, Process-1:2 (a grandchild) unless given; may be set"},
+	{"Process.daemon", "", "whether the child is ended when its parent ends, instead of waited for"},
+	{"Process.pid", "", "the process id, nil before start"},
+	{"Process.ident", "", "the same as pid"},
+	{"Process.exitcode", "", "nil while running, the exit code once ended, -N when killed by signal N"},
+
+	// Pool
+	{"Pool", "mp.Pool([processes]) or mp.Pool{processes=, initializer=, initargs=, maxtasksperchild=}", "worker processes (one per CPU by default) that run functions on lists"},
+	{"Pool:map", "pool:map(f, list [, chunksize])", "the list of f(x) for each x, in order; the first failed item's error is raised"},
+	{"Pool:starmap", "pool:starmap(f, list [, chunksize])", "as map, each item a table of arguments: f(table.unpack(item))"},
+	{"Pool:map_async", "pool:map_async(f, list [, chunksize [, callback [, error_callback]]])", "map without waiting: an AsyncResult"},
+	{"Pool:starmap_async", "pool:starmap_async(f, list [, chunksize [, callback [, error_callback]]])", "starmap without waiting: an AsyncResult"},
+	{"Pool:imap", "pool:imap(f, list [, chunksize])", "an iterator of index, f(x) in order: for i, v in pool:imap(f, list) do ... end"},
+	{"Pool:imap_unordered", "pool:imap_unordered(f, list [, chunksize])", "as imap, in the order the results come"},
+	{"Pool:apply", "pool:apply(f [, args])", "f(table.unpack(args)) run in a worker, waited for"},
+	{"Pool:apply_async", "pool:apply_async(f [, args [, callback [, error_callback]]])", "apply without waiting: an AsyncResult"},
+	{"Pool:close", "pool:close()", "take no more tasks; the workers exit once the queued ones are done"},
+	{"Pool:join", "pool:join([timeout])", "wait for the workers to exit after close or terminate; true when they have"},
+	{"Pool:terminate", "pool:terminate()", "end the workers now; unfinished tasks fail"},
+
+	// AsyncResult
+	{"AsyncResult", "pool:apply_async(...), pool:map_async(...)", "the result of a task running in a pool"},
+	{"AsyncResult:get", "r:get([timeout])", "the result once ready, or the task's error (RemoteError...); TimeoutError"},
+	{"AsyncResult:wait", "r:wait([timeout])", "wait until the result is ready, or timeout seconds pass"},
+	{"AsyncResult:ready", "r:ready()", "whether the task is done"},
+	{"AsyncResult:successful", "r:successful()", "whether it ended without error; ValueError when not ready"},
+
+	// IMapIterator
+	{"IMapIterator", "pool:imap(f, list), pool:imap_unordered(f, list)", "the results of imap: for i, v in it do ... end, i the item's index in list"},
+	{"IMapIterator:next", "it:next([timeout])", "the next index and value (nothing after the last), raising the item's error; TimeoutError"},
+
+	// Queues
+	{"Queue", "mp.Queue([maxsize]) or mp.Queue{maxsize=, ring_size=}", "a FIFO queue between processes, bounded when maxsize > 0"},
+	{"Queue:put", "q:put(v [, block [, timeout]])", "add v; Full when a bounded queue has no room in time"},
+	{"Queue:put_nowait", "q:put_nowait(v)", "put without waiting; Full when there is no room"},
+	{"Queue:get", "q:get([block [, timeout]])", "remove and return the oldest item; Empty when none comes in time"},
+	{"Queue:get_nowait", "q:get_nowait()", "get without waiting; Empty when the queue is empty"},
+	{"Queue:qsize", "q:qsize()", "the number of items in the queue"},
+	{"Queue:empty", "q:empty()", "whether the queue is empty"},
+	{"Queue:full", "q:full()", "whether a bounded queue is full"},
+	{"Queue:close", "q:close()", "this process puts and gets no more through this handle"},
+	{"Queue:join_thread", "q:join_thread()", "wait until every item this process put is in the queue"},
+	{"Queue:cancel_join_thread", "q:cancel_join_thread()", "at exit, drop the items this process could not place yet instead of waiting"},
+	{"JoinableQueue", "mp.JoinableQueue([maxsize])", "a Queue whose consumers call task_done, and join waits for them"},
+	{"JoinableQueue:task_done", "q:task_done()", "mark one item got as done; ValueError when called more often than items were put"},
+	{"JoinableQueue:join", "q:join([timeout])", "wait until every item put is marked done; false on timeout"},
+	{"SimpleQueue", "mp.SimpleQueue()", "an unbounded queue with put, get and empty only"},
+	{"SimpleQueue:put", "sq:put(v)", "add v"},
+	{"SimpleQueue:get", "sq:get([timeout])", "remove and return the oldest item; Empty on timeout"},
+	{"SimpleQueue:empty", "sq:empty()", "whether the queue is empty"},
+	{"SimpleQueue:close", "sq:close()", "this process puts and gets no more through this handle"},
+
+	// Connection
+	{"Connection", "mp.Pipe([duplex])", "one end of a pipe between processes"},
+	{"Connection:send", "conn:send(v)", "send v to the other end"},
+	{"Connection:recv", "conn:recv()", "the next value sent from the other end; EOFError when every sender has closed or exited"},
+	{"Connection:poll", "conn:poll([timeout])", "whether recv would not wait; no argument: look without waiting"},
+	{"Connection:close", "conn:close()", "this process's use of the end ends"},
+	{"Connection.readable", "", "whether this end receives"},
+	{"Connection.writable", "", "whether this end sends"},
+	{"Connection.closed", "", "whether this end was closed"},
+
+	// Locks
+	{"Lock", "mp.Lock()", "a lock between processes; freed when its holder dies"},
+	{"Lock:acquire", "lock:acquire([block [, timeout]])", "take the lock, waiting up to timeout; true when taken"},
+	{"Lock:release", "lock:release()", "give the lock back; ValueError when it is not held"},
+	{"Lock:locked", "lock:locked()", "whether some process holds it"},
+	{"Lock:close", "lock:close()", "this process is done with this handle"},
+	{"RLock", "mp.RLock()", "a Lock its holder may acquire again; released as often as acquired"},
+	{"RLock:release", "lock:release()", "release once; AssertionError when this process does not hold it"},
+	{"Semaphore", "mp.Semaphore([value])", "a counter: acquire waits while it is 0 and decrements, release increments"},
+	{"Semaphore:acquire", "sem:acquire([block [, timeout]])", "decrement, waiting while the counter is 0; true when done"},
+	{"Semaphore:release", "sem:release()", "increment, waking a waiter"},
+	{"Semaphore:get_value", "sem:get_value()", "the counter"},
+	{"Semaphore:close", "sem:close()", "this process is done with this handle"},
+	{"BoundedSemaphore", "mp.BoundedSemaphore([value])", "a Semaphore whose release raises ValueError above the starting value"},
+	{"Event", "mp.Event()", "a flag: set, clear, and wait until it is set"},
+	{"Event:set", "ev:set()", "set the flag, waking every waiter"},
+	{"Event:clear", "ev:clear()", "clear the flag"},
+	{"Event:is_set", "ev:is_set()", "whether the flag is set"},
+	{"Event:wait", "ev:wait([timeout])", "wait until the flag is set; false on timeout"},
+	{"Event:close", "ev:close()", "this process is done with this handle"},
+	{"Condition", "mp.Condition([lock])", "a condition variable on a Lock or RLock (a new RLock by default)"},
+	{"Condition:acquire", "cond:acquire([block [, timeout]])", "take the lock; true when taken"},
+	{"Condition:release", "cond:release()", "give the lock back"},
+	{"Condition:wait", "cond:wait([timeout])", "release the lock, wait for notify, take the lock again; false on timeout"},
+	{"Condition:wait_for", "cond:wait_for(predicate [, timeout])", "wait until predicate() is true; gives its last value"},
+	{"Condition:notify", "cond:notify([n])", "wake up to n waiters (default 1); the lock must be held"},
+	{"Condition:notify_all", "cond:notify_all()", "wake every waiter; the lock must be held"},
+	{"Condition:close", "cond:close()", "this process is done with this handle"},
+	{"Barrier", "mp.Barrier(parties [, action [, timeout]])", "parties processes wait for each other; action runs in one of them"},
+	{"Barrier:wait", "b:wait([timeout])", "wait for the others: this process's index 0..parties-1; BrokenBarrierError"},
+	{"Barrier:reset", "b:reset()", "empty and unbroken again; the current waiters get BrokenBarrierError"},
+	{"Barrier:abort", "b:abort()", "break the barrier until reset: waiters get BrokenBarrierError"},
+	{"Barrier:close", "b:close()", "this process is done with this handle"},
+	{"Barrier.parties", "", "how many processes a round takes"},
+	{"Barrier.n_waiting", "", "how many are waiting in the current round"},
+	{"Barrier.broken", "", "whether the barrier is broken"},
+
+	// Shared memory
+	{"Value", "mp.Value(typecode [, init [, lock]])", "a number in shared memory, with a lock unless lock is false"},
+	{"Value.value", "", "the number; setting it stores into shared memory"},
+	{"Value:get_lock", "v:get_lock()", "the lock that guards it"},
+	{"Value:acquire", "v:acquire([block [, timeout]])", "acquire its lock (mp.with takes a Value as a lock)"},
+	{"Value:release", "v:release()", "release its lock"},
+	{"Value:close", "v:close()", "this process is done with this handle"},
+	{"Array", "mp.Array(typecode, size_or_list [, lock])", "numbers in shared memory: a[i] from 1 to #a, with a lock unless lock is false"},
+	{"Array:totable", "a:totable()", "the elements as a Lua list"},
+	{"Array:get_lock", "a:get_lock()", "the lock that guards it"},
+	{"Array:acquire", "a:acquire([block [, timeout]])", "acquire its lock"},
+	{"Array:release", "a:release()", "release its lock"},
+	{"Array:close", "a:close()", "this process is done with this handle"},
+}
+
+// helpBases names the type whose entries a type shares where it has none
+// of its own: a JoinableQueue's get is a Queue's.
+var helpBases = map[string]string{
+	"JoinableQueue":    "Queue",
+	"RLock":            "Lock",
+	"BoundedSemaphore": "Semaphore",
+}
+
+// HelpDocs says which page of docs/ describes each type and module.
+var HelpDocs = map[string]string{
+	"mp":               "reference.md",
+	"time":             "reference.md",
+	"Process":          "reference.md",
+	"Pool":             "reference-pool.md",
+	"AsyncResult":      "reference-pool.md",
+	"IMapIterator":     "reference-pool.md",
+	"Lock":             "reference-sync.md",
+	"RLock":            "reference-sync.md",
+	"Semaphore":        "reference-sync.md",
+	"BoundedSemaphore": "reference-sync.md",
+	"Event":            "reference-sync.md",
+	"Condition":        "reference-sync.md",
+	"Barrier":          "reference-sync.md",
+	"Queue":            "reference-data.md",
+	"JoinableQueue":    "reference-data.md",
+	"SimpleQueue":      "reference-data.md",
+	"Connection":       "reference-data.md",
+	"Value":            "reference-data.md",
+	"Array":            "reference-data.md",
+}
+
+// HelpEntries is every entry, in order.
+func HelpEntries() []HelpEntry { return append([]HelpEntry(nil), helpEntries...) }
+
+var helpIndex = func() map[string]HelpEntry {
+	m := make(map[string]HelpEntry, len(helpEntries))
+	for _, e := range helpEntries {
+		m[e.Name] = e
+	}
+	return m
+}()
+
+// helpOwner splits an entry's name: "Queue:get" → "Queue", ":", "get".
+func helpOwner(name string) (owner, sep, member string) {
+	if i := strings.IndexAny(name, ".:"); i >= 0 {
+		return name[:i], name[i : i+1], name[i+1:]
+	}
+	return name, "", ""
+}
+
+// lookupHelp finds the entry of a name, in the type's bases too.
+func lookupHelp(name string) (HelpEntry, bool) {
+	for {
+		if e, ok := helpIndex[name]; ok {
+			return e, true
+		}
+		owner, sep, member := helpOwner(name)
+		base, ok := helpBases[owner]
+		if sep == "" || !ok {
+			return HelpEntry{}, false
+		}
+		name = base + sep + member
+	}
+}
+
+// helpMembers lists the entries of a type's methods (sep ":") or fields
+// (sep "."), its bases' included, by member name.
+func helpMembers(typ, sep string) []HelpEntry {
+	seen := map[string]bool{}
+	var out []HelpEntry
+	for t := typ; t != ""; t = helpBases[t] {
+		for _, e := range helpEntries {
+			owner, s, member := helpOwner(e.Name)
+			if owner == t && s == sep && !seen[member] {
+				seen[member] = true
+				out = append(out, e)
+			}
+		}
+	}
+	sort.Slice(out, func(i, j int) bool {
+		_, _, a := helpOwner(out[i].Name)
+		_, _, b := helpOwner(out[j].Name)
+		return a < b
+	})
+	return out
+}
+
+// helpFields is the names of a type's fields, for completion.
+func helpFields(typ string) []string {
+	var out []string
+	for _, e := range helpMembers(typ, ".") {
+		_, _, member := helpOwner(e.Name)
+		out = append(out, member)
+	}
+	return out
+}
+
+// ObjectType is the type name of a procsh object ("Queue"), or "".
+func ObjectType(L *lua.LState, v lua.LValue) string {
+	ud, ok := v.(*lua.LUserData)
+	if !ok || ud.Metatable == lua.LNil || ud.Metatable == nil {
+		return ""
+	}
+	for _, e := range helpEntries {
+		if strings.ContainsAny(e.Name, ".:") {
+			continue
+		}
+		if L.GetTypeMetatable("multiprocessing."+e.Name) == ud.Metatable {
+			return e.Name
+		}
+	}
+	return ""
+}
+
+// helpName finds the help name of v: a procsh object's type, a module,
+// a module's function, or a method of a procsh type; "" when it has none.
+func helpName(L *lua.LState, v lua.LValue) string {
+	if typ := ObjectType(L, v); typ != "" {
+		return typ
+	}
+	w := worldOf(L)
+	for _, m := range [...]struct{ short, module string }{{"mp", "multiprocessing"}, {"time", "time"}} {
+		mod := w.module(m.module)
+		if mod == nil {
+			continue
+		}
+		if v == mod {
+			return m.short
+		}
+		name := ""
+		mod.ForEach(func(k, x lua.LValue) {
+			if x == v && name == "" {
+				name = m.short + "." + lua.LVAsString(k)
+			}
+		})
+		if name != "" {
+			return name
+		}
+	}
+	if _, ok := v.(*lua.LFunction); !ok {
+		return ""
+	}
+	// A method taken from an object (q.get): search the metatables
+	// made so far; a function of a type not made yet cannot be at hand.
+	for _, e := range helpEntries {
+		if strings.ContainsAny(e.Name, ".:") {
+			continue
+		}
+		mt, ok := L.GetTypeMetatable("multiprocessing." + e.Name).(*lua.LTable)
+		if !ok {
+			continue
+		}
+		name := ""
+		methodTable(mt).ForEach(func(k, x lua.LValue) {
+			if x == v && name == "" {
+				name = e.Name + ":" + lua.LVAsString(k)
+			}
+		})
+		if name != "" {
+			return name
+		}
+	}
+	return ""
+}
+
+// methodTable is the table of a type's methods: its metatable's
+// "methods", else its __index table.
+func methodTable(mt *lua.LTable) *lua.LTable {
+	if t, ok := mt.RawGetString("methods").(*lua.LTable); ok {
+		return t
+	}
+	if t, ok := mt.RawGetString("__index").(*lua.LTable); ok {
+		return t
+	}
+	return &lua.LTable{}
+}
+
+// Help is what help(v) shows: for a procsh object or constructor, its
+// type, methods and fields; for a module, its functions; for a function
+// or a name such as "Queue:get" or "mp.Pool", its entry. ok is false
+// when there is no help for v.
+func Help(L *lua.LState, v lua.LValue) (text string, ok bool) {
+	name := ""
+	if s, isStr := v.(lua.LString); isStr {
+		name = string(s)
+		if rest, ok := strings.CutPrefix(name, "multiprocessing"); ok && (rest == "" || rest[0] == '.') {
+			name = "mp" + rest
+		}
+		if owner, sep, member := helpOwner(name); sep == "." && owner != "mp" && owner != "time" {
+			// Queue.get is as good as Queue:get.
+			if _, ok := lookupHelp(owner + ":" + member); ok {
+				name = owner + ":" + member
+			}
+		}
+	} else {
+		name = helpName(L, v)
+	}
+	if name == "" {
+		return "", false
+	}
+	if name == "mp" || name == "time" {
+		return helpModule(name), true
+	}
+	// A constructor stands for its type: help(mp.Pool) is Pool's help.
+	if owner, _, member := helpOwner(name); owner == "mp" {
+		if _, ok := helpIndex[member]; ok {
+			name = member
+		}
+	}
+	if _, ok := helpIndex[name]; ok && !strings.ContainsAny(name, ".:") {
+		return helpType(name), true
+	}
+	e, ok := lookupHelp(name)
+	if !ok {
+		return "", false
+	}
+	var sb strings.Builder
+	if e.Use != "" {
+		fmt.Fprintf(&sb, "%s\n  %s\n", e.Use, e.Text)
+	} else {
+		fmt.Fprintf(&sb, "%s (a field)\n  %s\n", name, e.Text)
+	}
+	owner, _, _ := helpOwner(name)
+	if doc, ok := HelpDocs[owner]; ok {
+		fmt.Fprintf(&sb, "more in docs/%s\n", doc)
+	}
+	return sb.String(), true
+}
+
+// helpType is the help of an object type.
+func helpType(typ string) string {
+	e := helpIndex[typ]
+	var sb strings.Builder
+	fmt.Fprintf(&sb, "%s: %s\n  made by %s\n", typ, e.Text, e.Use)
+	if base, ok := helpBases[typ]; ok {
+		fmt.Fprintf(&sb, "  a kind of %s: it has %s's methods\n", base, base)
+	}
+	for _, part := range []struct{ title, sep string }{{"methods", ":"}, {"fields", "."}} {
+		es := helpMembers(typ, part.sep)
+		if len(es) == 0 {
+			continue
+		}
+		fmt.Fprintf(&sb, "%s:\n", part.title)
+		var rows [][2]string
+		for _, m := range es {
+			use := m.Use
+			if use == "" {
+				_, _, member := helpOwner(m.Name)
+				use = helpReceiver(typ) + "." + member
+			}
+			rows = append(rows, [2]string{use, m.Text})
+		}
+		writeRows(&sb, rows)
+	}
+	if doc, ok := HelpDocs[typ]; ok {
+		fmt.Fprintf(&sb, "more in docs/%s\n", doc)
+	}
+	return sb.String()
+}
+
+// helpModule is the help of mp or time: its functions.
+func helpModule(short string) string {
+	var sb strings.Builder
+	if short == "mp" {
+		sb.WriteString("multiprocessing (mp): processes, pools, queues, pipes, locks and shared memory\n")
+	} else {
+		sb.WriteString("time: clocks and sleep\n")
+	}
+	var rows [][2]string
+	for _, e := range helpEntries {
+		if owner, _, _ := helpOwner(e.Name); owner == short && e.Name != short {
+			rows = append(rows, [2]string{e.Use, e.Text})
+		}
+	}
+	writeRows(&sb, rows)
+	fmt.Fprintf(&sb, "more in docs/%s\n", HelpDocs[short])
+	return sb.String()
+}
+
+// helpColumn is where the descriptions start: a call longer than that
+// has its description on the next line.
+const helpColumn = 38
+
+// writeRows writes calls and their descriptions in two columns.
+func writeRows(sb *strings.Builder, rows [][2]string) {
+	width := 0
+	for _, r := range rows {
+		if n := len(r[0]); n <= helpColumn-4 && n > width {
+			width = n
+		}
+	}
+	for _, r := range rows {
+		if len(r[0]) > width {
+			fmt.Fprintf(sb, "  %s\n  %*s  %s\n", r[0], width, "", r[1])
+			continue
+		}
+		fmt.Fprintf(sb, "  %-*s  %s\n", width, r[0], r[1])
+	}
+}
+
+// helpReceiver is the variable a type's methods are shown called on:
+// the part of its methods' Use before the colon ("q" for Queue).
+func helpReceiver(typ string) string {
+	for t := typ; t != ""; t = helpBases[t] {
+		for _, m := range helpMembers(t, ":") {
+			if i := strings.IndexByte(m.Use, ':'); i > 0 {
+				return m.Use[:i]
+			}
+		}
+	}
+	return strings.ToLower(typ[:1])
+}
