@@ -11,6 +11,7 @@ import (
 	"io"
 	"os"
 	"os/signal"
+	"strconv"
 	"strings"
 	"sync"
 
@@ -42,6 +43,7 @@ type repl struct {
 	// script reads from standard input is echoed and line-buffered.
 	raw, cooked liner.ModeApplier
 	hist        *history
+	results     int // how many values the last line that gave any gave
 
 	mu      sync.Mutex
 	cancel  context.CancelFunc // the running evaluation's, nil at the prompt
@@ -224,8 +226,9 @@ func atEOF(err error) bool {
 }
 
 // eval runs fn under a fresh context, which Ctrl-C interrupts
-// (World.Interrupt), and shows what it returns; the first value is kept
-// in the global _.
+// (World.Interrupt), and shows what it returns. The values are kept in
+// globals: the first in _ (what `x = line` would keep), the others in _2,
+// _3…; a line that gives nothing keeps the last ones.
 func (r *repl) eval(fn *lua.LFunction) {
 	w, L := r.w, r.w.L
 	w.SetContext(context.Background())
@@ -247,7 +250,7 @@ func (r *repl) eval(fn *lua.LFunction) {
 		vals[i] = L.Get(top + 1 + i)
 	}
 	L.SetTop(top)
-	L.SetGlobal("_", vals[0])
+	r.keepResults(vals)
 	parts := make([]string, n)
 	for i, v := range vals {
 		parts[i] = luaapi.Inspect(L, v, luaapi.DefaultInspect)
@@ -257,6 +260,21 @@ func (r *repl) eval(fn *lua.LFunction) {
 		return
 	}
 	w.WriteOut(os.Stdout, []byte(strings.Join(parts, "\t")+"\n"))
+}
+
+// keepResults sets _, _2, _3… to a line's values, and clears the _N
+// left from an earlier line that gave more.
+func (r *repl) keepResults(vals []lua.LValue) {
+	L := r.w.L
+	L.SetGlobal("_", vals[0])
+	for i := 2; i <= max(len(vals), r.results); i++ {
+		v := lua.LValue(lua.LNil)
+		if i <= len(vals) {
+			v = vals[i-1]
+		}
+		L.SetGlobal("_"+strconv.Itoa(i), v)
+	}
+	r.results = len(vals)
 }
 
 // report shows an error raised by a line: KeyboardInterrupt after Ctrl-C,

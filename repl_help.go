@@ -26,16 +26,21 @@ func (r *repl) helpers() map[string]lua.LGFunction {
 
 const helpText = `procsh REPL: Lua 5.1 with Python's multiprocessing as mp (time is loaded too).
 
-  1 + 2, {a = 1}                 expressions are shown; _ holds the last value
+  1 + 2, {a = 1}                 expressions are shown; _ holds the first value,
+                                 _2, _3... the others (a line giving several)
   function sq(x)                 a chunk can span lines: >> asks for the rest
   >> return x * x end
   p = mp.Process{target = function(n) print("child", n) end, args = {7}}
   p:start(); p:join()            functions typed here run in child processes
   pool = mp.Pool(2)
   pool:map(sq, {1, 2, 3})        ... and in pool workers
+  for i, v in pool:imap(sq, {1, 2, 3}) do print(i, v) end
   mp.active_children()           the children still running
   ps()                           the same as a table: name, pid, state, daemon, age
-  child("Process-1"):terminate() a child by name or pid: join, terminate, kill
+  child("Process-1"):terminate() a child by name, or child(4242) by pid
+  help(mp), help(time)           the functions of a module, one line each
+  help(pool), help(mp.Queue)     an object's (or a type's) methods and fields
+  help("Queue:get")              one method, field or function by name
 
   Tab completes globals, fields (t.) and methods (p:).
   Ctrl-C stops the running line (children keep running); at the prompt it
@@ -44,9 +49,24 @@ const helpText = `procsh REPL: Lua 5.1 with Python's multiprocessing as mp (time
   Children start with a copy of the globals; a local lasts one line.
 `
 
-// help is help(): a short guide.
+// help is help() (the guide above) or help(v): v's methods, fields and
+// what each does, from the same table as the reference (luaapi/help.go).
 func (r *repl) help(L *lua.LState) int {
-	r.w.WriteOut(os.Stdout, []byte(helpText))
+	if L.GetTop() == 0 {
+		r.w.WriteOut(os.Stdout, []byte(helpText))
+		return 0
+	}
+	v := L.Get(1)
+	text, ok := luaapi.Help(L, v)
+	if !ok {
+		what := "a " + v.Type().String()
+		switch v.(type) {
+		case lua.LString, *lua.LFunction:
+			what = luaapi.Inspect(L, v, luaapi.DefaultInspect)
+		}
+		text = "no help for " + what + ": help() shows the guide, help(mp) and help(time) the modules' functions, help(obj) a procsh object's methods\n"
+	}
+	r.w.WriteOut(os.Stdout, []byte(text))
 	return 0
 }
 
@@ -72,16 +92,29 @@ func (r *repl) ps(L *lua.LState) int {
 	return 0
 }
 
-// child is child(name or pid): the live child of that name or pid.
+// child is child(name or pid): the live child of that name (a string)
+// or pid (a number).
 func (r *repl) child(L *lua.LState) int {
-	key := L.CheckAny(1)
-	for _, c := range r.w.Children() {
-		if lua.LVAsString(key) == c.Name || key == lua.LNumber(c.Pid) {
-			L.Push(c.Value)
-			return 1
+	switch key := L.Get(1).(type) {
+	case lua.LNumber:
+		for _, c := range r.w.Children() {
+			if lua.LNumber(c.Pid) == key {
+				L.Push(c.Value)
+				return 1
+			}
 		}
+		luaapi.Raise(L, "LookupError", "child: no running child process with pid %s", key.String())
+	case lua.LString:
+		for _, c := range r.w.Children() {
+			if string(key) == c.Name {
+				L.Push(c.Value)
+				return 1
+			}
+		}
+		luaapi.Raise(L, "LookupError", "child: no running child process named '%s'", string(key))
+	default:
+		luaapi.Raise(L, "TypeError", "child: got a %s, want a name or a pid", key.Type().String())
 	}
-	luaapi.Raise(L, "LookupError", "child: no running child process named %s", key.String())
 	return 0
 }
 

@@ -395,3 +395,59 @@ func TestStdinNotTerminalIsScript(t *testing.T) {
 		t.Fatalf("procsh < script: exit %d, stdout %q, stderr %q; want 0, \"21\\n\", no prompt", r.code, r.stdout, r.stderr)
 	}
 }
+
+// What a newcomer met at the prompt: imap shows what it gives and how to
+// use it, every value of a line is kept, child() takes a pid.
+func TestREPLImapResultsAndChild(t *testing.T) {
+	tm := startREPL(t)
+	tm.line("pool = mp.Pool(1)", "")
+	tm.line("pool:imap(function(x) return x * 2 end, {1, 2, 3})", "<imap iterator over 3 items: use in a for loop: for i, v in it do ... end>\n")
+	tm.line("for i, v in pool:imap(function(x) return x * 2 end, {1, 2, 3}) do io.write(i, '=', v, ' ') end print()", "1=2 2=4 3=6 \n")
+	tm.line("pool:terminate()", "")
+	// _ is the first value, _2, _3… the others; a shorter line clears
+	// the extra ones.
+	tm.line(`10, "b", nil, 40`, "10\t\"b\"\tnil\t40\n")
+	tm.line("_, _2, _3, _4", "10\t\"b\"\tnil\t40\n")
+	tm.line("7", "7\n")
+	tm.line("_, _2, _4", "7\tnil\tnil\n")
+	// child() by name or by pid, and says which it looked for.
+	tm.line(`p = mp.Process{target = function() time.sleep(30) end, name = "sleeper"}`, "")
+	tm.line("p:start()", "")
+	tm.line("child(p.pid) == p, child('sleeper') == p", "true\ttrue\n")
+	tm.line("child(99999999)", "LookupError: child: no running child process with pid 99999999\n")
+	tm.line("child('nobody')", "LookupError: child: no running child process named 'nobody'\n")
+	tm.line("child({})", "TypeError: child: got a table, want a name or a pid\n")
+	tm.line("p:terminate() p:join() return p.exitcode", "-15\n")
+	tm.quit()
+}
+
+// help(x) shows x's methods and fields, one line each, from the table
+// the reference is checked against.
+func TestREPLHelpOfObjects(t *testing.T) {
+	tm := startREPL(t)
+	tm.lines("help(mp.Pool)", "Pool: worker processes", "pool:imap(f, list [, chunksize])", "more in docs/reference-pool.md")
+	tm.line("q = mp.Queue()", "")
+	tm.lines("help(q)", "Queue: a FIFO queue", "q:get([block [, timeout]])", "q:qsize()")
+	tm.line("help(q.get)", "q:get([block [, timeout]])\n  remove and return the oldest item")
+	tm.lines("help(mp.JoinableQueue())", "a kind of Queue", "q:get(", "q:task_done()")
+	tm.lines("help(mp.current_process())", "p:start()", "fields:", "p.exitcode", "p.pid")
+	tm.line(`help("Process.pid")`, "Process.pid (a field)\n  the process id")
+	tm.line(`help("Queue.put")`, "q:put(v [, block [, timeout]])")
+	tm.lines("help(mp)", "mp.Process{", "mp.cpu_count()", "mp.with(obj, fn)")
+	tm.lines("help(time)", "time.sleep(seconds)", "time.strftime(")
+	tm.line("help(mp.cpu_count)", "mp.cpu_count()\n  the number of CPUs")
+	tm.line("help(42)", "no help for a number")
+	tm.line("help()", "Tab completes")
+	tm.quit()
+}
+
+// lines types a line and waits for each of wants in turn, then the next
+// prompt.
+func (tm *term) lines(line string, wants ...string) {
+	tm.t.Helper()
+	tm.send(line + "\n")
+	for _, want := range wants {
+		tm.expect(want, 10*time.Second)
+	}
+	tm.prompt()
+}
