@@ -255,6 +255,9 @@ func TestREPLCompletion(t *testing.T) {
 	tm.line("s:upp\t()", `"ABC"`)
 	tm.line("p = mp.Process{target = print}", "")
 	tm.line("p:is_al\t()", "false\n")
+	// Fields computed on access complete too, as help lists them.
+	tm.line("b = mp.Barrier(3)", "")
+	tm.line("b.par\t", "3\n")
 	tm.line("nu = 41", "")
 	tm.line("n\tu + 1", "42\n")
 	// Two tabs list the candidates.
