@@ -20,15 +20,30 @@ type Error struct {
 	Pos     ast.Position
 	Message string
 	Token   string
+	// procsh patch: Line is the error's line, also at the end of the
+	// input, where Pos.Line is EOF: the input's last line.
+	Line int
 }
 
+// procsh patch: the message reads as Lua 5.1 writes it,
+// "chunk:line: message near 'token'", the chunk named as Lua names it
+// (chunkID); it was "chunk at EOF:   message" or "chunk line:1(column:5)
+// near 'token':   message", with a newline.
 func (e *Error) Error() string {
-	pos := e.Pos
-	if pos.Line == EOF {
-		return fmt.Sprintf("%v at EOF:   %s\n", pos.Source, e.Message)
-	} else {
-		return fmt.Sprintf("%v line:%d(column:%d) near '%v':   %s\n", pos.Source, pos.Line, pos.Column, e.Token, e.Message)
+	msg := fmt.Sprintf("%s:%d: %s", chunkID(e.Pos.Source), e.Line, e.Message)
+	if e.Token != "" {
+		msg += fmt.Sprintf(" near '%s'", e.Token)
 	}
+	return msg
+}
+
+// procsh patch: chunkID is how Lua 5.1 shows a chunk's name: "=name" and
+// "@file" as name and file.
+func chunkID(source string) string {
+	if len(source) > 0 && (source[0] == '=' || source[0] == '@') {
+		return source[1:]
+	}
+	return source
 }
 
 func writeChar(buf *bytes.Buffer, c int) { buf.WriteByte(byte(c)) }
@@ -46,6 +61,9 @@ func isDigit(ch int) bool {
 type Scanner struct {
 	Pos    ast.Position
 	reader *bufio.Reader
+	// procsh patch: lastLine is the line the input ended on (Pos.Line
+	// is EOF there), for errors at the end.
+	lastLine int
 }
 
 func NewScanner(reader io.Reader, source string) *Scanner {
@@ -59,9 +77,21 @@ func NewScanner(reader io.Reader, source string) *Scanner {
 	}
 }
 
-func (sc *Scanner) Error(tok string, msg string) *Error { return &Error{sc.Pos, msg, tok} }
+func (sc *Scanner) Error(tok string, msg string) *Error {
+	return &Error{Pos: sc.Pos, Message: msg, Token: tok, Line: sc.line()}
+}
 
-func (sc *Scanner) TokenError(tok ast.Token, msg string) *Error { return &Error{tok.Pos, msg, tok.Str} }
+func (sc *Scanner) TokenError(tok ast.Token, msg string) *Error {
+	return &Error{Pos: tok.Pos, Message: msg, Token: tok.Str, Line: tok.Pos.Line}
+}
+
+// procsh patch: line is the current line, the last one at the end.
+func (sc *Scanner) line() int {
+	if sc.Pos.Line == EOF {
+		return sc.lastLine
+	}
+	return sc.Pos.Line
+}
 
 func (sc *Scanner) readNext() int {
 	ch, err := sc.reader.ReadByte()
@@ -90,6 +120,9 @@ func (sc *Scanner) Next() int {
 		sc.Newline(ch)
 		ch = int('\n')
 	case EOF:
+		if sc.Pos.Line != EOF {
+			sc.lastLine = sc.Pos.Line // procsh patch
+		}
 		sc.Pos.Line = EOF
 		sc.Pos.Column = 0
 	default:
@@ -441,6 +474,7 @@ type Lexer struct {
 	PNewLine      bool
 	Token         ast.Token
 	PrevTokenType int
+	open          []opener // procsh patch: see track
 }
 
 func (lx *Lexer) Lex(lval *yySymType) int {
@@ -454,11 +488,94 @@ func (lx *Lexer) Lex(lval *yySymType) int {
 	}
 	lval.token = tok
 	lx.Token = tok
+	lx.track(tok)
 	return int(tok.Type)
 }
 
+// procsh patch: a syntax error at the end of the input says what was
+// left open, as Lua 5.1 does: "'end' expected (to close 'function' at
+// line 3) near '<eof>'"; it said "syntax error" with no line.
 func (lx *Lexer) Error(message string) {
+	if lx.scanner.Pos.Line == EOF {
+		if m := lx.unclosed(); m != "" {
+			message = m
+		}
+		panic(lx.scanner.Error("<eof>", message))
+	}
 	panic(lx.scanner.Error(lx.Token.Str, message))
+}
+
+// procsh patch: opener is a construct whose end has not been read yet.
+type opener struct {
+	what  string // "function", "(", ...
+	line  int
+	close string // what ends it: "end", ")", "until", ...
+	want  string // the keyword its head still wants ("then", "do"), or ""
+}
+
+// procsh patch: track keeps the stack of the constructs open after tok.
+// It only feeds the message of an error at the end of the input, so it
+// trusts the parser to have refused a closer that does not match.
+func (lx *Lexer) track(tok ast.Token) {
+	var top *opener
+	if n := len(lx.open); n > 0 {
+		top = &lx.open[n-1]
+	}
+	push := func(close, want string) {
+		lx.open = append(lx.open, opener{what: tok.Str, line: tok.Pos.Line, close: close, want: want})
+	}
+	switch tok.Type {
+	case TFunction:
+		push("end", "")
+	case TIf:
+		push("end", "then")
+	case TWhile, TFor:
+		push("end", "do")
+	case TRepeat:
+		push("until", "")
+	case '(':
+		push(")", "")
+	case '{':
+		push("}", "")
+	case '[':
+		push("]", "")
+	case TDo:
+		if top != nil && top.want == "do" {
+			top.want = ""
+		} else {
+			push("end", "")
+		}
+	case TThen:
+		if top != nil && top.want == "then" {
+			top.want = ""
+		}
+	case TElseIf:
+		if top != nil && top.what == "if" {
+			top.want = "then"
+		}
+	case TEnd, TUntil, ')', '}', ']':
+		if top != nil {
+			lx.open = lx.open[:len(lx.open)-1]
+		}
+	}
+}
+
+// procsh patch: unclosed says what the innermost open construct wants,
+// as Lua 5.1's check_match: "'end' expected (to close 'function' at line
+// 3)", without the part in parentheses when it opened on the last line;
+// "" when nothing is open.
+func (lx *Lexer) unclosed() string {
+	if len(lx.open) == 0 {
+		return ""
+	}
+	o := lx.open[len(lx.open)-1]
+	if o.want != "" {
+		return fmt.Sprintf("'%s' expected", o.want)
+	}
+	if o.line == lx.scanner.line() {
+		return fmt.Sprintf("'%s' expected", o.close)
+	}
+	return fmt.Sprintf("'%s' expected (to close '%s' at line %d)", o.close, o.what, o.line)
 }
 
 func (lx *Lexer) TokenError(tok ast.Token, message string) {
@@ -466,7 +583,7 @@ func (lx *Lexer) TokenError(tok ast.Token, message string) {
 }
 
 func Parse(reader io.Reader, name string) (chunk []ast.Stmt, err error) {
-	lexer := &Lexer{NewScanner(reader, name), nil, false, ast.Token{Str: ""}, TNil}
+	lexer := &Lexer{NewScanner(reader, name), nil, false, ast.Token{Str: ""}, TNil, nil}
 	chunk = nil
 	defer func() {
 		if e := recover(); e != nil {
