@@ -36,7 +36,12 @@ func TestCommandLine(t *testing.T) {
 		{"os.exit true", "", []string{"-e", "os.exit(true)"}, 0, "", ""},
 		{"os.exit false", "", []string{"-e", "os.exit(false)"}, 1, "", ""},
 		{"syntax error", "", []string{"-e", "print(("}, 1, "", "procsh:"},
-		{"missing script", "", []string{"testdata/no-such-file.lua"}, 1, "", "cannot open testdata/no-such-file.lua"},
+		{"missing script", "", []string{"testdata/no-such-file.lua"}, 1, "", "procsh: cannot open testdata/no-such-file.lua: no such file or directory\n"},
+		{"script is a directory", "", []string{"testdata"}, 1, "", "procsh: cannot read testdata: is a directory\n"},
+		{"syntax error at the end", "", []string{"-e", "local function f()\n  if x then\n  end\n"}, 1, "", "procsh: (command line):4: 'end' expected (to close 'function' at line 1) near '<eof>'\n"},
+		{"syntax error in a line", "", []string{"-e", "x = = 1"}, 1, "", "procsh: (command line):1: syntax error near '='\n"},
+		{"chunk name", "", []string{"-e", "error('boom')"}, 1, "", "procsh: (command line):1: boom\nstack traceback:\n\t[G]: in function 'error'\n\t(command line):1: in main chunk"},
+		{"arena size too large", "", []string{"--arena-size", "999999999T", "-e", "print(1)"}, 1, "", `got "999999999T", want at most 4194304T (2^62 bytes)`},
 		{"unknown option", "", []string{"-z"}, 1, "", "unrecognized option '-z'"},
 		{"-e without chunk", "", []string{"-e"}, 1, "", "'-e' needs an argument"},
 		{"version", "", []string{"-v"}, 0, "procsh", ""},
@@ -352,5 +357,19 @@ error({code = 1})`)
 	}
 	if !strings.Contains(r.stderr, "\nprocsh: { code = 1 }\nstack traceback:") {
 		t.Errorf("stderr = %q, want the main script's error as procsh: { code = 1 }", r.stderr)
+	}
+}
+
+// TestPoolWorkerChunkName: a pool task's traceback names the pool's own
+// chunk as Lua names a "=name" chunk, without the "=".
+func TestPoolWorkerChunkName(t *testing.T) {
+	r := procsh(t, 20*time.Second, "", "-e", `
+local mp = require("multiprocessing")
+local pool = mp.Pool(1)
+local ok, e = pcall(pool.apply, pool, function() error("task failed") end)
+print(e.traceback)
+pool:close() pool:join()`)
+	if r.code != 0 || !strings.Contains(r.stdout, "\t(pool worker):") || strings.Contains(r.stdout, "=(") {
+		t.Errorf("exit status %d, stdout %q: want a traceback through (pool worker), with no \"=(\"", r.code, r.stdout)
 	}
 }

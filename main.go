@@ -183,7 +183,7 @@ func run() int {
 		var err error
 		switch a.flag {
 		case "e":
-			err = w.RunString(a.value, "=(command line)")
+			err = w.RunString(a.value, "(command line)")
 		case "l":
 			err = w.Require(a.value)
 		}
@@ -234,7 +234,7 @@ func runScript(w *luaapi.World, c *cmdline) error {
 		src, err = os.ReadFile(c.script)
 	}
 	if err != nil {
-		return fmt.Errorf("cannot open %s", c.script)
+		return scriptError(name, err)
 	}
 	// A first line starting with # (a shebang) is skipped, as lua does.
 	if len(src) > 0 && src[0] == '#' {
@@ -252,6 +252,17 @@ func runScript(w *luaapi.World, c *cmdline) error {
 		args[i] = lua.LString(a)
 	}
 	return w.RunChunk(string(src), name, args...)
+}
+
+// scriptError says why the script could not be read, as lua does:
+// "cannot open nope.lua: no such file or directory", "cannot read dir:
+// is a directory".
+func scriptError(name string, err error) error {
+	var pe *os.PathError
+	if errors.As(err, &pe) {
+		return fmt.Errorf("cannot %s %s: %v", pe.Op, name, pe.Err)
+	}
+	return fmt.Errorf("cannot read %s: %v", name, err)
 }
 
 // addScriptDir puts the script's directory first on package.path, as

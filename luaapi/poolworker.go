@@ -155,7 +155,7 @@ func runPoolWorker(w *World, d *Decoder) int {
 // loadDriver compiles the driver loop.
 func (pw *poolWorker) loadDriver() error {
 	L := pw.w.L
-	chunk, err := L.Load(strings.NewReader(driverSource), "=(pool worker)")
+	chunk, err := L.Load(strings.NewReader(driverSource), "(pool worker)")
 	if err != nil {
 		return err
 	}

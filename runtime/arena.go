@@ -507,9 +507,13 @@ func formatSize(n int64) string {
 	return strconv.FormatInt(n, 10) + " bytes"
 }
 
+// MaxSize is the largest size ParseSize reads: 2^62 bytes (4194304T),
+// far past what an arena can map.
+const MaxSize = 1 << 62
+
 // ParseSize reads a size such as "1048576", "64M", "4G" or "512k" (suffixes
 // K, M, G, T, binary multiples, either case, an optional trailing "B" or
-// "iB").
+// "iB"), from 1 byte to MaxSize.
 func ParseSize(s string) (int64, error) {
 	t := strings.TrimSpace(s)
 	u := strings.ToUpper(t)
@@ -532,7 +536,11 @@ func ParseSize(s string) (int64, error) {
 		}
 	}
 	n, err := strconv.ParseInt(u, 10, 64)
-	if err != nil || n <= 0 || n > (1<<62)>>shift {
+	tooLarge := errors.Is(err, strconv.ErrRange) && !strings.HasPrefix(u, "-") || err == nil && n > MaxSize>>shift
+	switch {
+	case tooLarge:
+		return 0, fmt.Errorf("size: got %q, want at most %s (2^62 bytes)", s, formatSize(MaxSize))
+	case err != nil || n <= 0:
 		return 0, fmt.Errorf("size: got %q, want a positive number of bytes, optionally with a suffix K, M, G or T (e.g. 64M, 4G)", s)
 	}
 	return n << shift, nil
