@@ -346,17 +346,6 @@ func raiseSync(L *lua.LState, err error, what string) {
 	Raise(L, "ValueError", "%s: %v", what, err)
 }
 
-// acquireArgs reads ([block [, timeout]]) or {block=, timeout=} at n;
-// what names the timeout in errors ("Lock.acquire: timeout").
-func acquireArgs(L *lua.LState, n int, what string) (bool, time.Duration) {
-	if L.GetTop() < n {
-		return true, -1 // the common case: acquire()
-	}
-	opts := optionsAt(L, n)
-	block := toBlock(argOrOption(L, opts, n, "block"))
-	return block, toTimeout(L, argOrOption(L, opts, n+1, "timeout"), what)
-}
-
 // handle data: a few unsigned varints, read back in order.
 
 func appendHandleInts(b []byte, xs ...uint64) []byte {

@@ -34,13 +34,13 @@ func (c *poolCall) get(L *lua.LState, timeout time.Duration) int {
 
 func asyncResultGet(L *lua.LState) int {
 	c := checkAsyncResult(L, 1)
-	timeout := toTimeout(L, argOrOption(L, optionsAt(L, 2), 2, "timeout"), "get: timeout")
+	timeout := timeoutArg(L, 2, "AsyncResult.get", -1)
 	return c.get(L, timeout)
 }
 
 func asyncResultWait(L *lua.LState) int {
 	c := checkAsyncResult(L, 1)
-	timeout := toTimeout(L, argOrOption(L, optionsAt(L, 2), 2, "timeout"), "wait: timeout")
+	timeout := timeoutArg(L, 2, "AsyncResult.wait", -1)
 	c.p.waitFor(c.ready, timeout, false)
 	return 0
 }

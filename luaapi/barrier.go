@@ -106,14 +106,15 @@ func decodeBarrier(L *lua.LState, data []byte) (lua.LValue, error) {
 	return newArenaUserdata(L, barrierTypeName, b), nil
 }
 
+var barrierParams = params{pos: []string{"parties", "action", "timeout"}}
+
 // mpBarrier is mp.Barrier(parties [, action [, timeout]]) or
 // mp.Barrier{parties=, action=, timeout=}.
 func mpBarrier(L *lua.LState) int {
 	a := checkArena(L, "Barrier")
-	opts := optionsAt(L, 1)
-	pv := argOrOption(L, opts, 1, "parties")
-	action := argOrOption(L, opts, 2, "action")
-	tv := argOrOption(L, opts, 3, "timeout")
+	var args [3]lua.LValue
+	barrierParams.read(L, 1, "Barrier", args[:])
+	pv, action, tv := args[0], args[1], args[2]
 	pn, ok := pv.(lua.LNumber)
 	if !ok {
 		Raise(L, "TypeError", "Barrier: got a %s as parties, want an integer", pv.Type().String())
@@ -149,7 +150,7 @@ func checkBarrier(L *lua.LState, n int, what string) *barrierObj {
 			return b
 		}
 	}
-	L.ArgError(n, "Barrier expected")
+	argTypeError(L, n, "multiprocessing.Barrier")
 	return nil
 }
 
@@ -177,11 +178,7 @@ func barrierIndex(L *lua.LState, key lua.LValue) (lua.LValue, bool) {
 // that ran it.
 func barrierWait(L *lua.LState) int {
 	b := checkBarrier(L, 1, "wait")
-	tv := argOrOption(L, optionsAt(L, 2), 2, "timeout")
-	timeout := b.timeout
-	if tv != lua.LNil {
-		timeout = toTimeout(L, tv, "Barrier.wait: timeout")
-	}
+	timeout := timeoutArg(L, 2, "Barrier.wait", b.timeout)
 	var action func() error
 	if b.action != nil {
 		action = func() error { return b.w.Call(b.action, 0) }

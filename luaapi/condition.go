@@ -63,11 +63,18 @@ func decodeCondition(L *lua.LState, data []byte) (lua.LValue, error) {
 	return newArenaUserdata(L, conditionTypeName, &condObj{w: w, c: c}), nil
 }
 
+var (
+	conditionParams = params{pos: []string{"lock"}}
+	notifyParams    = params{pos: []string{"n"}}
+)
+
 // mpCondition is mp.Condition([lock]) or mp.Condition{lock=}: on the
 // given Lock or RLock, else on a new RLock.
 func mpCondition(L *lua.LState) int {
 	a := checkArena(L, "Condition")
-	v := argOrOption(L, optionsAt(L, 1), 1, "lock")
+	var args [1]lua.LValue
+	conditionParams.read(L, 1, "Condition", args[:])
+	v := args[0]
 	var lock runtime.CondLock
 	if v != lua.LNil {
 		l, ok := toLock(v)
@@ -97,14 +104,14 @@ func checkCondition(L *lua.LState, n int, what string) *condObj {
 			return c
 		}
 	}
-	L.ArgError(n, "Condition expected")
+	argTypeError(L, n, "multiprocessing.Condition")
 	return nil
 }
 
 // conditionAcquire is cond:acquire([block [, timeout]]) → boolean.
 func conditionAcquire(L *lua.LState) int {
 	c := checkCondition(L, 1, "acquire")
-	block, timeout := acquireArgs(L, 2, "Condition.acquire: timeout")
+	block, timeout := blockArgs(L, 2, "Condition.acquire")
 	ok, err := c.c.Acquire(c.w.Context(), block, timeout)
 	if err != nil {
 		raiseSync(L, err, "Condition.acquire")
@@ -134,7 +141,7 @@ func raiseConditionError(L *lua.LState, err error, method string) {
 // it was notified (false: timed out).
 func conditionWait(L *lua.LState) int {
 	c := checkCondition(L, 1, "wait")
-	timeout := toTimeout(L, argOrOption(L, optionsAt(L, 2), 2, "timeout"), "Condition.wait: timeout")
+	timeout := timeoutArg(L, 2, "Condition.wait", -1)
 	woken, err := c.c.Wait(c.w.Context(), timeout)
 	if err != nil {
 		raiseConditionError(L, err, "wait")
@@ -153,7 +160,7 @@ func conditionWaitFor(L *lua.LState) int {
 	if !isCallable(L, pred) {
 		Raise(L, "TypeError", "Condition.wait_for: got a %s as predicate, want a function", pred.Type().String())
 	}
-	timeout := toTimeout(L, L.Get(3), "Condition.wait_for: timeout")
+	timeout := timeoutArg(L, 3, "Condition.wait_for", -1)
 	call := func() lua.LValue {
 		L.Push(pred)
 		L.Call(0, 1)
@@ -188,7 +195,9 @@ func conditionWaitFor(L *lua.LState) int {
 func conditionNotify(L *lua.LState) int {
 	c := checkCondition(L, 1, "notify")
 	n := 1
-	switch v := argOrOption(L, optionsAt(L, 2), 2, "n").(type) {
+	var args [1]lua.LValue
+	notifyParams.read(L, 2, "Condition.notify", args[:])
+	switch v := args[0].(type) {
 	case *lua.LNilType:
 	case lua.LNumber:
 		f := float64(v)

@@ -55,6 +55,7 @@ func decodeEvent(L *lua.LState, data []byte) (lua.LValue, error) {
 
 // mpEvent is mp.Event().
 func mpEvent(L *lua.LState) int {
+	noArgs(L, 1, "Event")
 	a := checkArena(L, "Event")
 	e, err := whenFull(a.NewEvent)
 	if err != nil {
@@ -68,13 +69,7 @@ func mpEvent(L *lua.LState) int {
 
 // checkEvent returns the Event at n.
 func checkEvent(L *lua.LState, n int) *eventObj {
-	if ud, ok := L.Get(n).(*lua.LUserData); ok {
-		if e, ok := ud.Value.(*eventObj); ok {
-			return e
-		}
-	}
-	L.ArgError(n, "Event expected")
-	return nil
+	return checkObject[*eventObj](L, n, "multiprocessing.Event")
 }
 
 func eventSet(L *lua.LState) int {
@@ -103,7 +98,7 @@ func eventIsSet(L *lua.LState) int {
 func eventWait(L *lua.LState) int {
 	e := checkEvent(L, 1)
 	checkOpen(L, e, "Event.wait")
-	timeout := toTimeout(L, argOrOption(L, optionsAt(L, 2), 2, "timeout"), "Event.wait: timeout")
+	timeout := timeoutArg(L, 2, "Event.wait", -1)
 	ok, err := e.e.Wait(e.w.Context(), timeout)
 	if err != nil {
 		raiseSync(L, err, "Event.wait")

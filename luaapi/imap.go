@@ -52,13 +52,7 @@ func (c *poolCall) iterator(L *lua.LState, unordered bool) *lua.LUserData {
 
 // checkIMap returns the iterator at n.
 func checkIMap(L *lua.LState, n int) *imapIter {
-	if ud, ok := L.Get(n).(*lua.LUserData); ok {
-		if it, ok := ud.Value.(*imapIter); ok {
-			return it
-		}
-	}
-	L.ArgError(n, "imap iterator expected")
-	return nil
+	return checkObject[*imapIter](L, n, imapTypeName)
 }
 
 // imapCall is it(…), as a generic for calls it: the arguments the for
@@ -71,7 +65,7 @@ func imapCall(L *lua.LState) int {
 // index and value, TimeoutError when none comes within timeout seconds.
 func imapNext(L *lua.LState) int {
 	it := checkIMap(L, 1)
-	return it.step(L, toTimeout(L, L.Get(2), it.c.what+": next: timeout"))
+	return it.step(L, timeoutArg(L, 2, "IMapIterator.next", -1))
 }
 
 // step waits (timeout: negative for no limit) for the next item, pushes

@@ -94,6 +94,7 @@ func decodeLock(L *lua.LState, data []byte, rlock bool) (lua.LValue, error) {
 
 // mpLock is mp.Lock().
 func mpLock(L *lua.LState) int {
+	noArgs(L, 1, "Lock")
 	a := checkArena(L, "Lock")
 	lk, err := whenFull(a.NewLock)
 	if err != nil {
@@ -107,6 +108,7 @@ func mpLock(L *lua.LState) int {
 
 // mpRLock is mp.RLock().
 func mpRLock(L *lua.LState) int {
+	noArgs(L, 1, "RLock")
 	a := checkArena(L, "RLock")
 	lk, err := whenFull(a.NewRLock)
 	if err != nil {
@@ -129,11 +131,7 @@ func toLock(v lua.LValue) (*lockObj, bool) {
 
 // checkLock returns the Lock or RLock at n.
 func checkLock(L *lua.LState, n int) *lockObj {
-	l, ok := toLock(L.Get(n))
-	if !ok {
-		L.ArgError(n, "Lock or RLock expected")
-	}
-	return l
+	return checkObject[*lockObj](L, n, "multiprocessing.Lock or RLock")
 }
 
 // name is the Python class name, for messages.
@@ -155,7 +153,7 @@ func lockAcquire(L *lua.LState) int {
 	if l.closed {
 		checkOpen(L, l, l.name()+".acquire")
 	}
-	block, timeout := acquireArgs(L, 2, l.what("Lock.acquire: timeout", "RLock.acquire: timeout"))
+	block, timeout := blockArgs(L, 2, l.what("Lock.acquire", "RLock.acquire"))
 	ok, err := l.lock.Acquire(l.w.Context(), block, timeout)
 	if err != nil {
 		raiseSync(L, err, l.name()+".acquire")

@@ -4,6 +4,7 @@
 package luaapi
 
 import (
+	"errors"
 	"fmt"
 	"time"
 
@@ -93,7 +94,8 @@ func connMeta(L *lua.LState) *lua.LTable {
 	L.SetField(mt, "methods", methods)
 	L.SetField(mt, "__index", L.NewFunction(func(L *lua.LState) int {
 		c := checkConn(L, 1)
-		switch L.CheckString(2) {
+		key, _ := L.Get(2).(lua.LString)
+		switch key {
 		case "readable":
 			L.Push(lua.LBool(c.rd != nil))
 		case "writable":
@@ -171,20 +173,20 @@ func (c *connObj) userdata() *lua.LUserData {
 	return ud
 }
 
+var pipeParams = params{pos: []string{"duplex"}, extra: []string{"ring_size"}}
+
 // mpPipe is mp.Pipe([duplex]) or mp.Pipe{duplex=, ring_size=}: two
 // connections. With duplex false the first only receives and the second
 // only sends.
 func mpPipe(L *lua.LState) int {
 	a := checkArena(L, "Pipe")
 	w := worldOf(L)
-	opts := optionsAt(L, 1)
-	duplex := toBlock(argOrOption(L, opts, 1, "duplex"))
-	size := 0
-	if opts != nil {
-		size = queueIntArg(L, opts.RawGetString("ring_size"), "Pipe: ring_size", 0)
-		if size != 0 && (size < runtime.MinRingSize || size > runtime.MaxRingSize) {
-			Raise(L, "ValueError", "Pipe: got ring_size %d, want %d to %d bytes", size, runtime.MinRingSize, runtime.MaxRingSize)
-		}
+	var args [2]lua.LValue
+	pipeParams.read(L, 1, "Pipe", args[:])
+	duplex := toBool(L, args[0], "Pipe: duplex", true)
+	size := queueIntArg(L, args[1], "Pipe: ring_size", 0)
+	if size != 0 && (size < runtime.MinRingSize || size > runtime.MaxRingSize) {
+		Raise(L, "ValueError", "Pipe: got ring_size %d, want %d to %d bytes", size, runtime.MinRingSize, runtime.MaxRingSize)
 	}
 	o := runtime.RingOptions{Size: size, Track: true}
 	newRing := func() (*runtime.Ring, error) { return a.NewRing(o) }
@@ -217,13 +219,7 @@ func mpPipe(L *lua.LState) int {
 
 // checkConn returns the connection at n.
 func checkConn(L *lua.LState, n int) *connObj {
-	if ud, ok := L.Get(n).(*lua.LUserData); ok {
-		if c, ok := ud.Value.(*connObj); ok {
-			return c
-		}
-	}
-	L.ArgError(n, "Connection expected")
-	return nil
+	return checkObject[*connObj](L, n, "multiprocessing.Connection")
 }
 
 // openConn returns the connection at 1, raising OSError when this process
@@ -243,7 +239,7 @@ func connSend(L *lua.LState) int {
 		Raise(L, "OSError", "Connection.send: this end of a one-way pipe only receives, want the other end")
 	}
 	if L.GetTop() < 2 {
-		L.ArgError(2, "value expected")
+		argError(L, 2, "value expected")
 	}
 	var buf [16]byte
 	head, body, e := encodeMessage(L, c.w, 2, &buf)
@@ -256,16 +252,22 @@ func connSend(L *lua.LState) int {
 	return 0
 }
 
-// connRecv is conn:recv(): the next value sent from the other end;
-// EOFError when nothing is left and every holder of the other end has
-// closed it or exited.
+// connRecv is conn:recv([timeout]) or conn:recv{timeout=}: the next
+// value sent from the other end; EOFError when nothing is left and every
+// holder of the other end has closed it or exited, TimeoutError when
+// nothing came within the timeout (Python's recv has none: there
+// conn.poll(t) comes first).
 func connRecv(L *lua.LState) int {
 	c := openConn(L, "recv")
 	if c.rd == nil {
 		Raise(L, "OSError", "Connection.recv: this end of a one-way pipe only sends, want the other end")
 	}
-	msg, err := c.rd.Get(c.w.Context(), true, -1)
+	timeout := timeoutArg(L, 2, "Connection.recv", -1)
+	msg, err := c.rd.Get(c.w.Context(), true, timeout)
 	if err != nil {
+		if errors.Is(err, runtime.ErrTimeout) {
+			Raise(L, "TimeoutError", "Connection.recv: nothing received within %g seconds", timeout.Seconds())
+		}
 		raiseRing(L, c.w, err, "Connection.recv", "TimeoutError")
 	}
 	decodeMessage(L, c.w, msg, !c.rd.Reused(msg), "Connection.recv")
@@ -282,7 +284,7 @@ func connPoll(L *lua.LState) int {
 	}
 	var timeout time.Duration // no argument: do not wait
 	if L.GetTop() >= 2 {
-		timeout = toTimeout(L, argOrOption(L, optionsAt(L, 2), 2, "timeout"), "Connection.poll: timeout")
+		timeout = timeoutArg(L, 2, "Connection.poll", -1)
 	}
 	ok, err := c.rd.Poll(c.w.Context(), timeout)
 	if err != nil {

@@ -179,37 +179,28 @@ const parentBallastSize = 16 << 20
 
 // checkPool returns the pool at n.
 func checkPool(L *lua.LState, n int) *pool {
-	if ud, ok := L.Get(n).(*lua.LUserData); ok {
-		if p, ok := ud.Value.(*pool); ok {
-			return p
-		}
-	}
-	L.ArgError(n, "Pool expected")
-	return nil
+	return checkObject[*pool](L, n, poolTypeName)
 }
 
 // checkAsyncResult returns the AsyncResult at n.
 func checkAsyncResult(L *lua.LState, n int) *poolCall {
-	if ud, ok := L.Get(n).(*lua.LUserData); ok {
-		if c, ok := ud.Value.(*poolCall); ok {
-			return c
-		}
-	}
-	L.ArgError(n, "AsyncResult expected")
-	return nil
+	return checkObject[*poolCall](L, n, asyncResultTypeName)
+}
+
+var poolParams = params{
+	pos:    []string{"processes", "initializer", "initargs", "maxtasksperchild"},
+	list:   "initargs",
+	kwargs: "pass a table as an argument, initargs = {{key = value}}",
 }
 
 // newPool is mp.Pool([n]) or mp.Pool{processes=, initializer=, initargs=,
 // maxtasksperchild=}; the positional form takes them in that order.
 func newPool(L *lua.LState) int {
 	w := worldOf(L)
-	var procs, init, initargs, maxTasks lua.LValue
-	if opts, ok := L.Get(1).(*lua.LTable); ok && L.GetTop() == 1 {
-		procs, init = opts.RawGetString("processes"), opts.RawGetString("initializer")
-		initargs, maxTasks = opts.RawGetString("initargs"), opts.RawGetString("maxtasksperchild")
-	} else {
-		procs, init, initargs, maxTasks = L.Get(1), L.Get(2), L.Get(3), L.Get(4)
-	}
+	var given [4]lua.LValue
+	poolParams.read(L, 1, "Pool", given[:])
+	procs, init, initargs, maxTasks := given[0], given[1], given[2], given[3]
+	checkArgList(L, initargs, "Pool: initargs", poolParams.kwargs)
 	p := &pool{w: w, live: map[*runtime.PoolWorker]*process{}, pending: map[*poolCall]struct{}{}}
 	switch n := procs.(type) {
 	case *lua.LNilType:
@@ -346,7 +337,7 @@ func poolClose(L *lua.LState) int {
 
 func poolJoin(L *lua.LState) int {
 	p := checkPool(L, 1)
-	timeout := toTimeout(L, argOrOption(L, optionsAt(L, 2), 2, "timeout"), "join: timeout")
+	timeout := timeoutArg(L, 2, "Pool.join", -1)
 	if p.state == stateRun {
 		Raise(L, "ValueError", "Pool is still running: call close() or terminate() first")
 	}

@@ -118,8 +118,7 @@ func (t *poolTask) frame(pw *runtime.PoolWorker) []byte {
 }
 
 // chunksizeArg reads a chunksize: nil gives def.
-func chunksizeArg(L *lua.LState, n int, def int) int {
-	v := L.Get(n)
+func chunksizeArg(L *lua.LState, v lua.LValue, def int) int {
 	if v == lua.LNil {
 		return def
 	}
@@ -155,13 +154,29 @@ func itemsArg(L *lua.LState, n int, what string) []lua.LValue {
 }
 
 // callbackArg reads an optional callback.
-func callbackArg(L *lua.LState, n int, what string) lua.LValue {
-	v := L.Get(n)
+func callbackArg(L *lua.LState, v lua.LValue, what string) lua.LValue {
 	if v != lua.LNil && !isCallable(L, v) {
 		Raise(L, "TypeError", "%s is a %s, want a function", what, v.Type().String())
 	}
 	return v
 }
+
+// The optional parameters of the pool's calls, after the function and
+// the list (map) or the function (apply), as Python orders them; an
+// options table can stand for them (see args.go).
+var (
+	mapParams      = params{pos: []string{"chunksize"}}
+	mapAsyncParams = params{pos: []string{"chunksize", "callback", "error_callback"}}
+	// apply's args is a list: a table there is an options table only
+	// when it has a named key ({args = {1}, callback = cb}); one after
+	// args is an options table too (pool:apply_async(f, {1},
+	// {callback = cb})), and as Python's kwds have no counterpart, a key
+	// that is not an option says so.
+	applyParams      = params{pos: []string{"args"}, list: "args", kwargs: applyKwargs}
+	applyAsyncParams = params{pos: []string{"args", "callback", "error_callback"}, list: "args", kwargs: applyKwargs}
+)
+
+const applyKwargs = "pass a table as an argument, as in pool:apply(f, {1, {key = value}})"
 
 // startMap is map/starmap/map_async/starmap_async/imap: f, list,
 // chunksize, then (async forms) callback and error_callback.
@@ -169,16 +184,19 @@ func startMap(L *lua.LState, what string, mode byte, async bool, defChunk int) *
 	p := checkPool(L, 1)
 	fn := L.Get(2)
 	items := itemsArg(L, 3, what)
+	var given [3]lua.LValue // chunksize, callback, error_callback
+	if async {
+		mapAsyncParams.read(L, 4, "Pool."+what, given[:])
+	} else {
+		mapParams.read(L, 4, "Pool."+what, given[:]) // callbacks stay nil
+	}
 	def := defChunk
 	if def == 0 {
 		def = p.defaultChunksize(len(items))
 	}
-	chunksize := chunksizeArg(L, 4, def)
-	var cb, eb lua.LValue = lua.LNil, lua.LNil
-	if async {
-		cb = callbackArg(L, 5, what+": callback")
-		eb = callbackArg(L, 6, what+": error_callback")
-	}
+	chunksize := chunksizeArg(L, given[0], def)
+	cb := callbackArg(L, given[1], what+": callback")
+	eb := callbackArg(L, given[2], what+": error_callback")
 	p.pump(L)
 	c := p.newCall(L, what, fn, len(items), mode)
 	c.callback, c.errback = cb, eb
@@ -223,19 +241,23 @@ func poolImapUnordered(L *lua.LState) int {
 func startApply(L *lua.LState, what string, async bool) *poolCall {
 	p := checkPool(L, 1)
 	fn := L.Get(2)
-	args := L.Get(3)
+	var given [3]lua.LValue // args, callback, error_callback
+	if async {
+		applyAsyncParams.read(L, 3, "Pool."+what, given[:])
+	} else {
+		applyParams.read(L, 3, "Pool."+what, given[:]) // callbacks stay nil
+	}
+	args := given[0]
 	switch args.(type) {
 	case *lua.LNilType:
 		args = L.NewTable()
 	case *lua.LTable:
+		checkArgList(L, args, "Pool."+what+": args", applyKwargs)
 	default:
 		Raise(L, "TypeError", "%s: args is a %s, want a table of arguments", what, args.Type().String())
 	}
-	var cb, eb lua.LValue = lua.LNil, lua.LNil
-	if async {
-		cb = callbackArg(L, 4, what+": callback")
-		eb = callbackArg(L, 5, what+": error_callback")
-	}
+	cb := callbackArg(L, given[1], what+": callback")
+	eb := callbackArg(L, given[2], what+": error_callback")
 	p.pump(L)
 	c := p.newCall(L, what, fn, 1, modeStar)
 	c.single = true

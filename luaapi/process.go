@@ -93,13 +93,7 @@ func (p *process) userdata() *lua.LUserData {
 
 // checkProcess returns the process object at n.
 func checkProcess(L *lua.LState, n int) *process {
-	if ud, ok := L.Get(n).(*lua.LUserData); ok {
-		if p, ok := ud.Value.(*process); ok {
-			return p
-		}
-	}
-	L.ArgError(n, "Process expected")
-	return nil
+	return checkObject[*process](L, n, processTypeName)
 }
 
 // nextIdentity gives the next child's identity and default name.
@@ -113,10 +107,31 @@ func (w *World) nextIdentity(prefix string) ([]int, string) {
 	return ident, prefix + "-" + strings.Join(parts, ":")
 }
 
-// newProcess is mp.Process{target=, args=, name=, daemon=, run=}.
+// processOptions are the keys of Process's options table.
+var processOptions = []string{"target", "args", "name", "daemon", "run"}
+
+// processKwargs says how to pass what Python passes as kwargs.
+const processKwargs = "pass a table as an argument, args = {{key = value}}, and read its fields in the target"
+
+// newProcess is mp.Process{target=, args=, name=, daemon=, run=}. Any
+// other key is a TypeError (a misspelt target would otherwise make a
+// process that does nothing); attributes are set on the object once
+// made (p.extra = 42), and travel to the child.
 func newProcess(L *lua.LState) int {
 	w := worldOf(L)
-	opts := L.OptTable(1, L.NewTable())
+	var opts *lua.LTable
+	switch v := L.Get(1).(type) {
+	case *lua.LNilType:
+		opts = L.NewTable()
+	case *lua.LTable:
+		opts = v
+	default:
+		argTypeError(L, 1, "table")
+	}
+	if L.GetTop() > 1 {
+		Raise(L, "TypeError", "Process: got %d arguments, want one options table {%s}", L.GetTop(), strings.Join(processOptions, "=, ")+"=")
+	}
+	checkOptions(L, opts, "Process", processOptions, processKwargs)
 	p := &process{w: w, kind: kindChild, fields: L.NewTable()}
 	p.ident, p.name = w.nextIdentity("Process")
 	p.daemon = w.Self.Daemon
@@ -131,6 +146,7 @@ func newProcess(L *lua.LState) int {
 	if p.run != nil && !isCallable(L, p.run) {
 		Raise(L, "TypeError", "Process: run is a %s, want a function", p.run.Type().String())
 	}
+	checkArgList(L, opts.RawGetString("args"), "Process: args", processKwargs)
 	p.args = argList(L, opts.RawGetString("args"), "Process: args")
 	if name := opts.RawGetString("name"); name != lua.LNil {
 		s, ok := name.(lua.LString)
@@ -139,25 +155,19 @@ func newProcess(L *lua.LState) int {
 		}
 		p.name = string(s)
 	}
-	if d := opts.RawGetString("daemon"); d != lua.LNil {
-		p.daemon = lua.LVAsBool(d)
-	}
-	// Other fields of the options table become attributes, as a Python
-	// subclass's would.
-	opts.ForEach(func(k, v lua.LValue) {
-		switch k.String() {
-		case "target", "args", "name", "daemon", "run":
-		default:
-			p.fields.RawSet(k, v)
-		}
-	})
+	p.daemon = toBool(L, opts.RawGetString("daemon"), "Process: daemon", p.daemon)
 	L.Push(p.userdata())
 	return 1
 }
 
 func processIndex(L *lua.LState) int {
 	p := checkProcess(L, 1)
-	key := L.CheckString(2)
+	k, ok := L.Get(2).(lua.LString)
+	if !ok {
+		L.Push(p.fields.RawGet(L.Get(2)))
+		return 1
+	}
+	key := string(k)
 	switch key {
 	case "name":
 		L.Push(lua.LString(p.name))
@@ -188,7 +198,11 @@ func processIndex(L *lua.LState) int {
 
 func processNewIndex(L *lua.LState) int {
 	p := checkProcess(L, 1)
-	key := L.CheckString(2)
+	k, ok := L.Get(2).(lua.LString)
+	if !ok {
+		Raise(L, "TypeError", "Process: got a %s as attribute name, want a string", L.Get(2).Type().String())
+	}
+	key := string(k)
 	v := L.Get(3)
 	switch key {
 	case "name":
@@ -408,8 +422,7 @@ func raiseSend(L *lua.LState, err error) {
 func processJoin(L *lua.LState) int {
 	p := checkProcess(L, 1)
 	p.checkUsable(L)
-	opts := optionsAt(L, 2)
-	timeout := toTimeout(L, argOrOption(L, opts, 2, "timeout"), "join: timeout")
+	timeout := timeoutArg(L, 2, "Process.join", -1)
 	w := p.w
 	if p.kind == kindParent {
 		p.checkUsable(L)

@@ -116,6 +116,11 @@ func decodeQueue(L *lua.LState, data []byte, kind queueKind) (lua.LValue, error)
 	return newArenaUserdata(L, queueTypeNames[kind], &queueObj{w: w, ring: ring, kind: kind}), nil
 }
 
+var (
+	queueParams       = params{pos: []string{"maxsize"}, extra: []string{"ring_size"}}
+	simpleQueueParams = params{extra: []string{"ring_size"}}
+)
+
 // newQueue is mp.Queue([maxsize]), mp.JoinableQueue([maxsize]) and
 // mp.SimpleQueue(), with the options forms {maxsize=, ring_size=} (the
 // ring's buffer in bytes; when left out, runtime.UnboundedRingSize for a
@@ -123,20 +128,19 @@ func decodeQueue(L *lua.LState, data []byte, kind queueKind) (lua.LValue, error)
 func newQueue(L *lua.LState, kind queueKind) int {
 	what := queueKindNames[kind]
 	a := checkArena(L, what)
-	opts := optionsAt(L, 1)
-	maxsize := 0
-	if kind != kindSimpleQueue {
-		maxsize = queueIntArg(L, argOrOption(L, opts, 1, "maxsize"), what+": maxsize", 0)
-		if maxsize < 0 {
-			maxsize = 0 // Python: maxsize <= 0 means no limit
-		}
+	args := [2]lua.LValue{lua.LNil, lua.LNil} // maxsize, ring_size
+	if kind == kindSimpleQueue {
+		simpleQueueParams.read(L, 1, what, args[1:])
+	} else {
+		queueParams.read(L, 1, what, args[:])
 	}
-	size := 0
-	if opts != nil {
-		size = queueIntArg(L, opts.RawGetString("ring_size"), what+": ring_size", 0)
-		if size != 0 && (size < runtime.MinRingSize || size > runtime.MaxRingSize) {
-			Raise(L, "ValueError", "%s: got ring_size %d, want %d to %d bytes", what, size, runtime.MinRingSize, runtime.MaxRingSize)
-		}
+	maxsize := queueIntArg(L, args[0], what+": maxsize", 0)
+	if maxsize < 0 {
+		maxsize = 0 // Python: maxsize <= 0 means no limit
+	}
+	size := queueIntArg(L, args[1], what+": ring_size", 0)
+	if size != 0 && (size < runtime.MinRingSize || size > runtime.MaxRingSize) {
+		Raise(L, "ValueError", "%s: got ring_size %d, want %d to %d bytes", what, size, runtime.MinRingSize, runtime.MaxRingSize)
 	}
 	if size == 0 && maxsize == 0 {
 		size = runtime.UnboundedRingSize
@@ -171,13 +175,7 @@ func queueIntArg(L *lua.LState, v lua.LValue, what string, def int) int {
 
 // checkQueue returns the queue of any kind at n.
 func checkQueue(L *lua.LState, n int) *queueObj {
-	if ud, ok := L.Get(n).(*lua.LUserData); ok {
-		if q, ok := ud.Value.(*queueObj); ok {
-			return q
-		}
-	}
-	L.ArgError(n, "Queue expected")
-	return nil
+	return checkObject[*queueObj](L, n, "multiprocessing.Queue")
 }
 
 // openQueue returns the queue at 1, raising ValueError when this process
@@ -268,21 +266,11 @@ func timeoutText(typ string) string {
 	return "the queue is empty"
 }
 
-// queueBlockArgs reads ([block [, timeout]]) or {block=, timeout=} at n.
-func queueBlockArgs(L *lua.LState, n int, what string) (bool, time.Duration) {
-	if L.GetTop() < n {
-		return true, -1
-	}
-	opts := optionsAt(L, n)
-	block := toBlock(argOrOption(L, opts, n, "block"))
-	return block, toTimeout(L, argOrOption(L, opts, n+1, "timeout"), what)
-}
-
 // queuePut is q:put(v [, block [, timeout]]); Full when it cannot.
 func queuePut(L *lua.LState) int {
 	q := openQueue(L, "put")
 	checkPutValue(L)
-	block, timeout := queueBlockArgs(L, 3, "Queue.put: timeout")
+	block, timeout := blockArgs(L, 3, q.HandleType()+".put")
 	q.put(L, q.HandleType()+".put", block, timeout)
 	return 0
 }
@@ -290,7 +278,7 @@ func queuePut(L *lua.LState) int {
 // checkPutValue raises unless a value to put stands at 2.
 func checkPutValue(L *lua.LState) {
 	if L.GetTop() < 2 {
-		L.ArgError(2, "value expected")
+		argError(L, 2, "value expected")
 	}
 }
 
@@ -357,10 +345,7 @@ func queuePutNowait(L *lua.LState) int {
 // Empty when nothing came.
 func queueGet(L *lua.LState) int {
 	q := openQueue(L, "get")
-	block, timeout := true, time.Duration(-1)
-	if L.GetTop() > 1 {
-		block, timeout = queueBlockArgs(L, 2, "Queue.get: timeout")
-	}
+	block, timeout := blockArgs(L, 2, q.HandleType()+".get")
 	msg, err := q.ring.Get(q.w.Context(), block, timeout)
 	if err != nil {
 		raiseRing(L, q.w, err, q.HandleType()+".get", "Empty")
@@ -444,8 +429,7 @@ func queueTaskDone(L *lua.LState) int {
 // item put has been marked done, false on timeout.
 func queueJoin(L *lua.LState) int {
 	q := openQueue(L, "join")
-	opts := optionsAt(L, 2)
-	timeout := toTimeout(L, argOrOption(L, opts, 2, "timeout"), "JoinableQueue.join: timeout")
+	timeout := timeoutArg(L, 2, "JoinableQueue.join", -1)
 	ok, err := q.ring.Join(q.w.Context(), timeout)
 	if err != nil {
 		raiseRing(L, q.w, err, "JoinableQueue.join", "TimeoutError")
@@ -466,11 +450,7 @@ func simpleQueuePut(L *lua.LState) int {
 // timeout.
 func simpleQueueGet(L *lua.LState) int {
 	q := openQueue(L, "get")
-	timeout := time.Duration(-1)
-	if L.GetTop() > 1 {
-		opts := optionsAt(L, 2)
-		timeout = toTimeout(L, argOrOption(L, opts, 2, "timeout"), "SimpleQueue.get: timeout")
-	}
+	timeout := timeoutArg(L, 2, "SimpleQueue.get", -1)
 	msg, err := q.ring.Get(q.w.Context(), true, timeout)
 	if err != nil {
 		raiseRing(L, q.w, err, "SimpleQueue.get", "Empty")

@@ -85,6 +85,8 @@ func decodeSemaphore(L *lua.LState, data []byte, bounded bool) (lua.LValue, erro
 	return s.userdata(), nil
 }
 
+var semaphoreParams = params{pos: []string{"value"}}
+
 // newSemaphore is mp.Semaphore([value]) and mp.BoundedSemaphore([value]),
 // value also as {value=}.
 func newSemaphore(L *lua.LState, bounded bool) int {
@@ -93,7 +95,9 @@ func newSemaphore(L *lua.LState, bounded bool) int {
 		what = "BoundedSemaphore"
 	}
 	a := checkArena(L, what)
-	v := argOrOption(L, optionsAt(L, 1), 1, "value")
+	var args [1]lua.LValue
+	semaphoreParams.read(L, 1, what, args[:])
+	v := args[0]
 	value := 1
 	switch x := v.(type) {
 	case *lua.LNilType:
@@ -123,13 +127,7 @@ func newSemaphore(L *lua.LState, bounded bool) int {
 
 // checkSemaphore returns the Semaphore or BoundedSemaphore at n.
 func checkSemaphore(L *lua.LState, n int) *semObj {
-	if ud, ok := L.Get(n).(*lua.LUserData); ok {
-		if s, ok := ud.Value.(*semObj); ok {
-			return s
-		}
-	}
-	L.ArgError(n, "Semaphore expected")
-	return nil
+	return checkObject[*semObj](L, n, "multiprocessing.Semaphore or BoundedSemaphore")
 }
 
 // semAcquire is sem:acquire([block [, timeout]]) or {block=, timeout=}
@@ -139,7 +137,7 @@ func semAcquire(L *lua.LState) int {
 	if s.closed {
 		checkOpen(L, s, s.HandleType()+".acquire")
 	}
-	block, timeout := acquireArgs(L, 2, "Semaphore.acquire: timeout")
+	block, timeout := blockArgs(L, 2, s.HandleType()+".acquire")
 	ok, err := s.s.Acquire(s.w.Context(), block, timeout)
 	if err != nil {
 		raiseSync(L, err, s.HandleType()+".acquire")

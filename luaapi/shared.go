@@ -158,14 +158,18 @@ func checkTypecode(L *lua.LState, v lua.LValue, what string) (byte, int) {
 	return 0, 0
 }
 
+// The parameters of Value and Array after the typecode: an options
+// table can stand for them (mp.Value("i", 0, {lock = false})).
+var (
+	valueParams = params{pos: []string{"init", "lock"}}
+	arrayParams = params{pos: []string{"size_or_list", "lock"}, list: "size_or_list"}
+)
+
 // newShared allocates n elements and sets up the lock the argument lock
 // asks for: nil or true a new RLock, false none, or the Lock or RLock
-// given. A plain table {lock = ...} stands for its field.
+// given.
 func newShared(L *lua.LState, what string, code byte, size, n int, lock lua.LValue) *sharedObj {
 	a := checkArena(L, what)
-	if t, ok := lock.(*lua.LTable); ok && t.Metatable == lua.LNil {
-		lock = t.RawGetString("lock")
-	}
 	s := &sharedObj{w: worldOf(L), array: what == "Array", code: code, size: size, n: n}
 	switch v := lock.(type) {
 	case *lua.LNilType:
@@ -208,11 +212,13 @@ func newShared(L *lua.LState, what string, code byte, size, n int, lock lua.LVal
 // mpValue is mp.Value(typecode [, init [, lock]]).
 func mpValue(L *lua.LState) int {
 	code, size := checkTypecode(L, L.Get(1), "Value")
-	init := L.Get(2)
+	var given [2]lua.LValue
+	valueParams.read(L, 2, "Value", given[:])
+	init := given[0]
 	if init != lua.LNil {
 		checkNumber(L, init, "Value: initial value")
 	}
-	s := newShared(L, "Value", code, size, 1, L.Get(3))
+	s := newShared(L, "Value", code, size, 1, given[1])
 	if init != lua.LNil {
 		if err := s.store(0, init); err != nil {
 			closeArenaObject(s)
@@ -226,9 +232,11 @@ func mpValue(L *lua.LState) int {
 // mpArray is mp.Array(typecode, size_or_list [, lock]).
 func mpArray(L *lua.LState) int {
 	code, size := checkTypecode(L, L.Get(1), "Array")
+	var given [2]lua.LValue
+	arrayParams.read(L, 2, "Array", given[:])
 	var list *lua.LTable
 	n := 0
-	switch v := L.Get(2).(type) {
+	switch v := given[0].(type) {
 	case lua.LNumber:
 		f := float64(v)
 		if f != math.Trunc(f) || f < 0 || f > 1<<40 {
@@ -243,7 +251,7 @@ func mpArray(L *lua.LState) int {
 	default:
 		Raise(L, "TypeError", "Array: got a %s as size_or_list, want a size or a list of numbers", v.Type().String())
 	}
-	s := newShared(L, "Array", code, size, n, L.Get(3))
+	s := newShared(L, "Array", code, size, n, given[1])
 	for i := 0; list != nil && i < n; i++ {
 		if err := s.store(i, list.RawGetInt(i+1)); err != nil {
 			closeArenaObject(s)
@@ -286,7 +294,7 @@ func checkShared(L *lua.LState, n int, what string) *sharedObj {
 			return s
 		}
 	}
-	L.ArgError(n, "Value or Array expected")
+	argTypeError(L, n, "multiprocessing.Value or Array")
 	return nil
 }
 

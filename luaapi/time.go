@@ -38,9 +38,9 @@ func timeMonotonic(L *lua.LState) int {
 
 // timeSleep sleeps, and Ctrl-C interrupts it.
 func timeSleep(L *lua.LState) int {
-	s := float64(L.CheckNumber(1))
+	s := checkNumberArg(L, 1)
 	if math.IsNaN(s) || s < 0 {
-		L.ArgError(1, "sleep length must be a non-negative number")
+		Raise(L, "ValueError", "sleep: got %v seconds, want a non-negative number", lua.LNumber(s))
 	}
 	w := worldOf(L)
 	t := time.NewTimer(secondsToDuration(s))
@@ -64,10 +64,10 @@ func secondsToDuration(s float64) time.Duration {
 // timeStrftime formats a time (seconds since the epoch, default now) as C's
 // strftime, local time, with Python's %f (microseconds, six digits).
 func timeStrftime(L *lua.LState) int {
-	format := L.CheckString(1)
+	format := checkStringArg(L, 1)
 	var t time.Time
 	if L.GetTop() >= 2 && L.Get(2) != lua.LNil {
-		s := float64(L.CheckNumber(2))
+		s := checkNumberArg(L, 2)
 		// To the nearest microsecond, as Python's datetime.fromtimestamp.
 		sec := math.Floor(s)
 		us := math.RoundToEven((s - sec) * 1e6)

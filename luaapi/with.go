@@ -20,11 +20,17 @@ func init() {
 // mpWith is mp.with(obj, fn): enter obj, call fn(obj), always exit,
 // re-raise any error; its values are fn's.
 func mpWith(L *lua.LState) int {
-	obj := L.CheckAny(1)
-	fn := L.CheckFunction(2)
+	obj := L.Get(1)
 	var s scoped
 	if ud, ok := obj.(*lua.LUserData); ok {
 		s, _ = ud.Value.(scoped)
+	}
+	if s == nil && !hasMethods(L, obj, "acquire", "release") {
+		argTypeError(L, 1, "Lock, Pool or other object with acquire and release")
+	}
+	fn := L.Get(2)
+	if !isCallable(L, fn) {
+		argTypeError(L, 2, "function")
 	}
 	if s != nil {
 		s.enter(L)
@@ -47,6 +53,26 @@ func mpWith(L *lua.LState) int {
 		L.Error(lua.LString(err.Error()), 0)
 	}
 	return L.GetTop() - top
+}
+
+// hasMethods says whether obj is a table or userdata whose fields names
+// are set, without raising for a value that cannot be indexed.
+func hasMethods(L *lua.LState, obj lua.LValue, names ...string) bool {
+	switch obj.(type) {
+	case *lua.LTable:
+	case *lua.LUserData:
+		if L.GetMetaField(obj, "__index") == lua.LNil {
+			return false
+		}
+	default:
+		return false
+	}
+	for _, name := range names {
+		if L.GetField(obj, name) == lua.LNil {
+			return false
+		}
+	}
+	return true
 }
 
 // callMethod calls obj:name(), raising a TypeError if obj has no such

@@ -99,11 +99,13 @@ end}
 dd:start(); dd:join(10)
 assert.eq(dd.exitcode, 0, "daemon starting a child")
 
--- The run form: run(self) is called with the process object.
+-- The run form: run(self) is called with the process object, whose
+-- attributes (set once made) travel with it.
 local r = mp.Process{run = function(self)
   if self.name ~= "runner" or self.extra ~= 42 then os.exit(21) end
   if self ~= mp.current_process() then os.exit(22) end
-end, name = "runner", extra = 42}
+end, name = "runner"}
+r.extra = 42
 r:start(); r:join(10)
 assert.eq(r.exitcode, 0, "run form")
 local attrs = mp.Process{target = print}
