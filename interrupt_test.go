@@ -107,6 +107,7 @@ read:
 		t.Errorf("exit status %d after an uncaught Ctrl-C, want 130", code)
 	}
 	assertGroupGone(t, cmd.Process.Pid)
+	cmd.Wait() // the end of stderr
 	want := []string{
 		"ready 1",
 		"get interrupted\tfalse\tKeyboardInterrupt: interrupted",
