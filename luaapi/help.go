@@ -120,7 +120,7 @@ var helpEntries = []HelpEntry{
 	// Connection
 	{"Connection", "mp.Pipe([duplex])", "one end of a pipe between processes"},
 	{"Connection:send", "conn:send(v)", "send v to the other end"},
-	{"Connection:recv", "conn:recv()", "the next value sent from the other end; EOFError when every sender has closed or exited"},
+	{"Connection:recv", "conn:recv([timeout])", "the next value sent from the other end; EOFError when every sender has closed or exited, TimeoutError when none comes in time"},
 	{"Connection:poll", "conn:poll([timeout])", "whether recv would not wait; no argument: look without waiting"},
 	{"Connection:close", "conn:close()", "this process's use of the end ends"},
 	{"Connection.readable", "", "whether this end receives"},
