@@ -13,7 +13,8 @@ import (
 // caughtInterrupt is a script that catches a KeyboardInterrupt in a
 // blocking call and in a Lua loop (the test presses Ctrl-C at each
 // "ready" line), and after each one uses every kind of call: all must
-// work as if nothing had happened.
+// work as if nothing had happened. A coroutine interrupted in a blocking
+// call gets the error itself, as its resume's second result.
 const caughtInterrupt = `
 local mp = require("multiprocessing")
 local time = require("time")
@@ -54,6 +55,9 @@ print("loop interrupted", ok, tostring(e))
 afterwards(2)
 pool:close() pool:join()
 print("ready 3")
+local res = table.pack(coroutine.resume(coroutine.create(function() q:get() end)))
+print("coroutine interrupted", res.n, res[1], tostring(res[2]))
+print("ready 4")
 q:get()
 print("not reached")
 `
@@ -128,7 +132,7 @@ read:
 			n+" loop\ttrue\t3000000",
 		)
 	}
-	want = append(want, "ready 3")
+	want = append(want, "ready 3", "coroutine interrupted\t2\tfalse\tKeyboardInterrupt: interrupted", "ready 4")
 	if g, w := strings.Join(got, "\n"), strings.Join(want, "\n"); g != w {
 		t.Errorf("stdout:\n%s\nwant:\n%s\nstderr: %s", g, w, stderr.String())
 	}

@@ -219,8 +219,16 @@ func (w *World) Interrupt() int {
 func (w *World) Interrupted() bool { return w.ctx.Err() != nil }
 
 // interrupted raises the KeyboardInterrupt that reports an interrupt,
-// after starting a fresh generation for the code that may catch it.
-func (w *World) interrupted() { w.interruptedIn(w.L) }
+// after starting a fresh generation for the code that may catch it. It
+// raises it in the running coroutine, or the main state: raised in a
+// state that is not running, it was left on that state's stack.
+func (w *World) interrupted() {
+	L := w.L.G.CurrentThread
+	if L == nil {
+		L = w.L
+	}
+	w.interruptedIn(L)
+}
 
 func (w *World) interruptedIn(L *lua.LState) {
 	if w.intr.outer != nil {
