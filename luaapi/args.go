@@ -269,7 +269,8 @@ func contains(list []string, s string) bool {
 }
 
 // nearest is the key closest to k when it is a near miss: at most 2
-// edits away (1 for short keys), or the same but for case.
+// edits away, fewer for short keys and short misses, or the same but for
+// case.
 func nearest(k string, keys []string) string {
 	best, bestD := "", 3
 	for _, c := range keys {
@@ -277,7 +278,7 @@ func nearest(k string, keys []string) string {
 			return c
 		}
 		d := editDistance(k, c)
-		if d < bestD && d < len(c)-1 {
+		if d < bestD && d < len(c)-1 && d <= len(k)/2 {
 			best, bestD = c, d
 		}
 	}
