@@ -45,6 +45,11 @@ func collectBuiltins(L *lua.LState) *builtins {
 	if mt, ok := L.GetMetatable(lua.LString("")).(*lua.LTable); ok {
 		b.add("<string metatable>", mt)
 	}
+	// procsh's error tables share one metatable: an error caught with
+	// pcall can be put on a Queue or sent on a Pipe like any table.
+	emt := errorMeta(L)
+	b.add("<error metatable>", emt)
+	b.addFields("<error metatable>", emt)
 	if f, ok := L.GetField(L.GetGlobal("io"), "stdout").(*lua.LUserData); ok {
 		if mt, ok := f.Metatable.(*lua.LTable); ok {
 			b.add("<file metatable>", mt)
