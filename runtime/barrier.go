@@ -37,7 +37,7 @@ var ErrBrokenBarrier = errors.New("barrier is broken, want it reset before use")
 // queued and alive; a party that died after arriving breaks it.
 //
 // Layout: Mutex (8 bytes), Cond (16), parties, count, gen, broken (32 bits
-// each), the round bits (64).
+// each), the round bits (64), the busy word (32).
 type Barrier struct {
 	a    *Arena
 	off  uint64
