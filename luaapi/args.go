@@ -465,12 +465,24 @@ func argTypeError(L *lua.LState, n int, want string) {
 
 // funcName is the name of the running Go function as its call site names
 // it.
+// When the call site does not say (mp.Process(5) calls a field of a
+// local), procsh's own functions are named by their built-in name
+// (Process); others are '?', as in Lua 5.1.
 func funcName(L *lua.LState) string {
-	if dbg, ok := L.GetStack(0); ok {
-		if _, err := L.GetInfo("n", dbg, lua.LNil); err == nil {
-			if name := dbg.Name; name != "" && name != "(anonymous)" && !strings.HasPrefix(name, "<") {
-				return name
-			}
+	dbg, ok := L.GetStack(0)
+	if !ok {
+		return "?"
+	}
+	fn, err := L.GetInfo("nf", dbg, lua.LNil)
+	if err != nil {
+		return "?"
+	}
+	if name := dbg.Name; name != "" && name != "(anonymous)" && !strings.HasPrefix(name, "<") {
+		return name
+	}
+	if w := worldOf(L); w != nil && w.builtins != nil {
+		if name, ok := w.builtins.name(fn); ok {
+			return name[strings.LastIndexByte(name, '.')+1:]
 		}
 	}
 	return "?"

@@ -124,10 +124,10 @@ func chunksizeArg(L *lua.LState, v lua.LValue, def int) int {
 	}
 	f, ok := v.(lua.LNumber)
 	if !ok {
-		Raise(L, "TypeError", "chunksize is a %s, want a number", v.Type().String())
+		Raise(L, "TypeError", "Pool: chunksize is a %s, want a number", v.Type().String())
 	}
 	if f < 1 || float64(f) != float64(int(f)) {
-		Raise(L, "ValueError", "Chunksize must be 1+, not %s", f.String())
+		Raise(L, "ValueError", "Pool: got chunksize %s, want a whole number, 1 or more", f.String())
 	}
 	return int(f)
 }

@@ -60,7 +60,8 @@ for _ in pool:imap_unordered(sqr, {}) do error("imap_unordered of nothing yielde
 assert.eq(pool:map_async(sqr, {}):get(5), {})
 
 -- Chunksize errors, as Python's.
-assert.errtype(function() pool:map(sqr, range(3), 0) end, "ValueError")
+local e = assert.errtype(function() pool:map(sqr, range(3), 0) end, "ValueError")
+assert.eq(e.message, "Pool: got chunksize 0, want a whole number, 1 or more")
 assert.errtype(function() pool:map(sqr, 5) end, "TypeError")
 assert.errtype(function() pool:map(5, range(3)) end, "TypeError")
 assert.errtype(function() pool:starmap(add, {1, 2}) end, "TypeError")

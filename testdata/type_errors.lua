@@ -30,8 +30,14 @@ local q = mp.Queue()
 typeerr(function() q.get(lock) end, "bad argument #1 to 'get' (multiprocessing.Queue expected, got multiprocessing.Lock)")
 typeerr(function() q.put() end, "bad argument #1 to 'put' (multiprocessing.Queue expected, got no value)")
 typeerr(function() q:put() end, "bad argument #2 to 'put' (value expected)")
--- Called through pcall, a function has no name: '?', as in Lua 5.1.
-local ok, e = pcall(lock.acquire)
+-- A module function called without a name at its call site is named by
+-- what procsh calls it.
+local ok, e = pcall(mp.Process, 5)
+assert.eq(tostring(e), "TypeError: bad argument #1 to 'Process' (table expected, got number)")
+ok, e = pcall(require("time").sleep, "x")
+assert.eq(tostring(e), "TypeError: bad argument #1 to 'sleep' (number expected, got string)")
+-- A method called through pcall has no name: '?', as in Lua 5.1.
+ok, e = pcall(lock.acquire)
 assert.eq(ok, false)
 assert.eq(tostring(e), "TypeError: bad argument #1 to '?' (multiprocessing.Lock or RLock expected, got no value)")
 
