@@ -371,8 +371,9 @@ func (e *Encoder) pair(k, v lua.LValue) error {
 }
 
 // builtinTable sends a built-in table by name, with the fields a script
-// added to it or changed (user globals in _G, required modules in
-// package.loaded).
+// added to it or changed (user globals in _G, say). A built-in reached
+// only as an unchanged field of another, as package.loaded is, is not
+// sent: a child's require loads a module afresh (docs/guide.md).
 func (e *Encoder) builtinTable(name string, t *lua.LTable) error {
 	e.body = append(e.body, tagBuiltinTable)
 	e.body = appendString(e.body, name)
