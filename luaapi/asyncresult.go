@@ -74,3 +74,8 @@ func asyncResultString(L *lua.LState) int {
 	L.Push(lua.LString(fmt.Sprintf("<AsyncResult %s %s>", c.what, state)))
 	return 1
 }
+
+// checkAsyncResult returns the AsyncResult at n.
+func checkAsyncResult(L *lua.LState, n int) *poolCall {
+	return checkObject[*poolCall](L, n, asyncResultTypeName)
+}

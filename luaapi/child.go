@@ -14,20 +14,15 @@ import (
 // childRunners run the kinds of child other files define (pool workers).
 var childRunners = map[byte]func(w *World, d *Decoder) int{}
 
-// RunChild runs a child process from its start message and returns its
-// exit code: 0, or 1 after an uncaught error (reported on stderr, headed
-// by the process's name and pid).
-func RunChild(m StartMessage, arena *runtime.Arena) int {
-	return PrepareChild(arena).RunStart(m)
-}
-
 // PrepareChild makes a child's World before its start message is known,
 // so that an idle child (runtime.Idle) is ready to run at once.
 func PrepareChild(arena *runtime.Arena) *World {
 	return NewWorld(Options{Arena: arena})
 }
 
-// RunStart runs a start message in a World made by PrepareChild.
+// RunStart runs a start message in a World made by PrepareChild and
+// returns the child's exit code: 0, or 1 after an uncaught error (reported
+// on stderr, headed by the process's name and pid).
 func (w *World) RunStart(m StartMessage) int {
 	self := m.Self
 	self.Pid = os.Getpid()

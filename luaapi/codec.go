@@ -23,9 +23,13 @@
 //	builtintab                  str(name), (key value)* end: a built-in table and the fields a script added to it
 //	handle                      str(type), str(data): a procsh object
 //	unsendable                  str(message): what stood in a global that could not be sent
+//	end                         closes the (key value)* pairs of a table or builtintab
+//	globalenv                   a function's environment when it is the process's _G
 //
 // Every table and function gets the next reference number when it is
 // first seen, before its contents, so cycles close through refs.
+// docs/internals.md gives the format in full.
+
 package luaapi
 
 import (

@@ -4,13 +4,15 @@
 // carries Lua values to other processes, the chunk registry the codec
 // relies on, the atomic `print`, and structured errors.
 //
-// # States and runtimes
+// # Worlds
 //
-// Each process has exactly one Lua state (made by NewState) and one
-// Runtime: the process's identity (name, pid, parent), its children, its
-// arena and its interruption context. Only the goroutine that owns the
-// Lua state may call into it; goroutines that wait on children, pipes or
-// timers hand their results back to that goroutine.
+// Each process has exactly one Lua state, held by one World (NewWorld,
+// world.go): the state, the process's identity (name, pid, parent), its
+// arena, its chunk registry and built-ins, and its interruption context.
+// A child's World is made by PrepareChild and runs its start message with
+// RunStart (child.go). Only the goroutine that owns the Lua state may call
+// into it; goroutines that wait on children, pipes or timers hand their
+// results back to that goroutine.
 //
 // # Values that cross processes
 //

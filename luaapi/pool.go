@@ -182,11 +182,6 @@ func checkPool(L *lua.LState, n int) *pool {
 	return checkObject[*pool](L, n, poolTypeName)
 }
 
-// checkAsyncResult returns the AsyncResult at n.
-func checkAsyncResult(L *lua.LState, n int) *poolCall {
-	return checkObject[*poolCall](L, n, asyncResultTypeName)
-}
-
 var poolParams = params{
 	pos:    []string{"processes", "initializer", "initargs", "maxtasksperchild"},
 	list:   "initargs",
