@@ -4,13 +4,11 @@ package luaapi
 
 import (
 	"fmt"
-	"syscall"
 	"time"
 
 	"procsh/runtime"
 
 	lua "github.com/yuin/gopher-lua"
-	"golang.org/x/sys/unix"
 )
 
 func (c *poolCall) setResult(i int, v lua.LValue) {
@@ -220,17 +218,14 @@ func (t *poolTask) describe() string {
 	return fmt.Sprintf("items %d-%d of %s", t.first+1, t.first+t.count, t.call.what)
 }
 
-// exitDescription says how a process ended: "exited with code 3", "was
-// killed by SIGKILL".
+// exitDescription says how a process ended, for "… (pid N) …":
+// "exited with code 3", "was killed by SIGKILL".
 func exitDescription(code int) string {
-	if code >= 0 {
-		return fmt.Sprintf("exited with code %d", code)
+	s := runtime.ExitStatus(code)
+	if _, ok := s.Signal(); ok {
+		return "was " + s.String()
 	}
-	name := unix.SignalName(syscall.Signal(-code))
-	if name == "" {
-		name = fmt.Sprintf("signal %d", -code)
-	}
-	return "was killed by " + name
+	return s.String()
 }
 
 // lostError is the WorkerLostError of a task whose worker died.

@@ -9,7 +9,6 @@ import (
 	goruntime "runtime"
 	"strconv"
 	"strings"
-	"syscall"
 	"time"
 
 	"procsh/runtime"
@@ -251,7 +250,7 @@ func processString(L *lua.LState) int {
 		} else if p.child == nil {
 			sb.WriteString(" initial")
 		} else if code, ok := p.exitCode(); ok {
-			fmt.Fprintf(&sb, " stopped exitcode=%s", exitCodeName(code))
+			fmt.Fprintf(&sb, " stopped exitcode=%s", runtime.ExitStatus(code).Repr())
 		} else {
 			sb.WriteString(" started")
 		}
@@ -261,7 +260,7 @@ func processString(L *lua.LState) int {
 		}
 		sb.WriteString(" started")
 	default:
-		if processAlive(p.pid) {
+		if runtime.PidRunning(p.pid) {
 			sb.WriteString(" started")
 		} else {
 			sb.WriteString(" stopped")
@@ -273,19 +272,6 @@ func processString(L *lua.LState) int {
 	sb.WriteString(">")
 	L.Push(lua.LString(sb.String()))
 	return 1
-}
-
-// exitCodeName shows a signal exit code as Python's repr does: -SIGTERM.
-func exitCodeName(code int) string {
-	switch code {
-	case -int(syscall.SIGTERM):
-		return "-SIGTERM"
-	case -int(syscall.SIGKILL):
-		return "-SIGKILL"
-	case -int(syscall.SIGINT):
-		return "-SIGINT"
-	}
-	return strconv.Itoa(code)
 }
 
 // quoteRepr quotes a string as Python's repr does, with single quotes.
@@ -443,7 +429,7 @@ func processJoin(L *lua.LState) int {
 // waitPid waits for a process that is not our child to end, by polling.
 func (w *World) waitPid(pid int, timeout time.Duration) {
 	deadline := time.Now().Add(timeout)
-	for processAlive(pid) {
+	for runtime.PidRunning(pid) {
 		if timeout >= 0 && time.Now().After(deadline) {
 			return
 		}
@@ -453,27 +439,6 @@ func (w *World) waitPid(pid int, timeout time.Duration) {
 		case <-time.After(10 * time.Millisecond):
 		}
 	}
-}
-
-// processAlive says whether pid names a live process (a zombie is dead).
-func processAlive(pid int) bool {
-	if pid <= 0 {
-		return false
-	}
-	if err := syscall.Kill(pid, 0); err == syscall.ESRCH {
-		return false
-	}
-	b, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/stat")
-	if err != nil {
-		return false
-	}
-	if i := strings.LastIndexByte(string(b), ')'); i >= 0 && i+2 < len(b) {
-		switch b[i+2] {
-		case 'Z', 'X', 'x':
-			return false
-		}
-	}
-	return true
 }
 
 // forget drops a child that has ended from the active children.
@@ -493,7 +458,7 @@ func processIsAlive(L *lua.LState) int {
 	case kindSelf:
 		L.Push(lua.LTrue)
 	case kindParent:
-		L.Push(lua.LBool(processAlive(p.pid)))
+		L.Push(lua.LBool(runtime.PidRunning(p.pid)))
 	case kindForeign:
 		Raise(L, "AssertionError", "can only test a child process")
 	default:

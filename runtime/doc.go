@@ -1,6 +1,7 @@
 // Package runtime is everything procsh does with processes, with no Lua
 // in it: spawning and reaping children (spawn.go) and keeping one ready
-// (idle.go), the signals a process reacts to and the critical sections
+// (idle.go), how a process ended and whether a pid runs (exitstatus.go),
+// the signals a process reacts to and the critical sections
 // termination waits for (signals.go), the watchdog that ends daemon
 // children whose parent died (watchdog.go), the shared-memory arena every
 // process of a tree maps (arena.go) with the process table that gives
