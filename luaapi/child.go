@@ -40,21 +40,19 @@ func (w *World) RunStart(m StartMessage) int {
 		fmt.Fprintf(os.Stderr, "procsh: %s (pid %d): unknown kind of child %q\n", self.Name, self.Pid, m.Kind)
 		return 1
 	}
-	vals := make([]lua.LValue, 5)
-	for i := range vals {
-		if vals[i], err = d.Decode(); err != nil {
-			fmt.Fprintf(os.Stderr, "procsh: %s (pid %d) could not read its start message: %v\n", self.Name, self.Pid, err)
-			return 1
-		}
+	pl, err := decodeProcessPayload(d)
+	if err != nil {
+		fmt.Fprintf(os.Stderr, "procsh: %s (pid %d) could not read its start message: %v\n", self.Name, self.Pid, err)
+		return 1
 	}
-	target, argt, attrs, isRun := vals[0], vals[1], vals[2], lua.LVAsBool(vals[3])
+	target, isRun := pl.target, pl.isRun
 	me := w.selfProcess()
-	if t, ok := attrs.(*lua.LTable); ok {
+	if t, ok := pl.attrs.(*lua.LTable); ok {
 		me.fields = t
 	}
 	var args []lua.LValue
-	if t, ok := argt.(*lua.LTable); ok {
-		args = argList(w.L, t, "args")
+	if pl.args != nil {
+		args = argList(w.L, pl.args, "args")
 	}
 	me.target, me.args = target, args
 	code := 0

@@ -372,32 +372,17 @@ func (p *process) spawn(msg StartMessage, extra ...*os.File) error {
 // startPayload encodes what the child needs: the target (or run) with its
 // upvalues, the arguments, the attributes, and a snapshot of the globals.
 func (p *process) startPayload() ([]byte, error) {
-	w := p.w
-	L := w.L
-	e := w.NewEncoder()
+	L := p.w.L
 	target := p.target
 	if p.run != nil {
 		target = p.run
-	}
-	if err := e.Encode(target, "target"); err != nil {
-		return nil, err
 	}
 	args := L.CreateTable(len(p.args), 1)
 	for i, a := range p.args {
 		args.RawSetInt(i+1, a)
 	}
 	args.RawSetString("n", lua.LNumber(len(p.args)))
-	if err := e.Encode(args, "args"); err != nil {
-		return nil, err
-	}
-	if err := e.Encode(p.fields, "attributes"); err != nil {
-		return nil, err
-	}
-	e.Encode(lua.LBool(p.run != nil), "run")
-	if err := e.EncodeLenient(L.G.Global, "globals"); err != nil {
-		return nil, err
-	}
-	return e.Bytes(), nil
+	return processPayload{target: target, args: args, attrs: p.fields, isRun: p.run != nil, env: L.G.Global}.encode(p.w)
 }
 
 // raiseSend raises a codec error as a SerializationError.
