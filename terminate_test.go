@@ -367,16 +367,7 @@ forever()
 // root (stuck writing to a pipe nobody reads), a second one ends the tree
 // at once, grandchildren included, with one KeyboardInterrupt line.
 func TestSecondCtrlCEndsGrandchildren(t *testing.T) {
-	out, outw, err := os.Pipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer out.Close()
-	errr, errw, err := os.Pipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	cmd := treeCmd(t, "-e", `
+	cmd, lines, pids := startTree(t, `
 local mp = require("multiprocessing")
 local time = require("time")
 local function forever() while true do time.sleep(0.01) end end
@@ -388,27 +379,6 @@ local p = mp.Process{target = function()
 end}
 p:start()
 print(string.rep("z", 1048576)) -- stuck: nobody reads stdout`)
-	cmd.Stdout, cmd.Stderr = outw, errw
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	outw.Close()
-	errw.Close()
-	lines := make(chan string, 10)
-	go func() {
-		sc := bufio.NewScanner(errr)
-		for sc.Scan() {
-			lines <- sc.Text()
-		}
-		close(lines)
-	}()
-	var pids []int
-	select {
-	case line := <-lines:
-		pids = pidsOf(t, line)
-	case <-time.After(20 * time.Second):
-		t.Fatal("procsh said nothing on stderr for 20 s")
-	}
 	time.Sleep(200 * time.Millisecond) // the root is in its print
 	syscall.Kill(-cmd.Process.Pid, syscall.SIGINT)
 	time.Sleep(200 * time.Millisecond)
@@ -420,13 +390,7 @@ print(string.rep("z", 1048576)) -- stuck: nobody reads stdout`)
 		t.Errorf("processes %v (of child and grandchild %v) still running after two Ctrl-C", alive, pids)
 	}
 	assertGroupGone(t, cmd.Process.Pid)
-	var rest []string
-	for line := range lines {
-		rest = append(rest, line)
-	}
-	if len(rest) != 1 || rest[0] != "KeyboardInterrupt" {
-		t.Errorf("stderr after the pids: %q, want one KeyboardInterrupt line", rest)
-	}
+	wantOneInterrupt(t, lines)
 }
 
 // TestCtrlCEndsStuckGrandchild: Ctrl-C with a grandchild whose SIGTERM is
@@ -434,16 +398,7 @@ print(string.rep("z", 1048576)) -- stuck: nobody reads stdout`)
 // reads): its parent kills it before being killed by its own, and the
 // whole tree ends.
 func TestCtrlCEndsStuckGrandchild(t *testing.T) {
-	out, outw, err := os.Pipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer out.Close()
-	errr, errw, err := os.Pipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	cmd := treeCmd(t, "-e", `
+	cmd, lines, pids := startTree(t, `
 local mp = require("multiprocessing")
 local time = require("time")
 local p = mp.Process{target = function()
@@ -454,6 +409,34 @@ local p = mp.Process{target = function()
 end}
 p:start()
 while true do time.sleep(0.01) end`)
+	time.Sleep(300 * time.Millisecond) // the grandchild is in its line
+	syscall.Kill(-cmd.Process.Pid, syscall.SIGINT)
+	if code := waitExit(t, cmd, 10*time.Second); code != 130 {
+		t.Errorf("after Ctrl-C: exit status %d, want 130", code)
+	}
+	if alive := waitGone(t, pids, 3*time.Second); len(alive) > 0 {
+		t.Errorf("processes %v (of child and grandchild %v) still running after Ctrl-C", alive, pids)
+	}
+	assertGroupGone(t, cmd.Process.Pid)
+	wantOneInterrupt(t, lines)
+}
+
+// startTree runs a procsh script whose standard output is a pipe nobody
+// reads and whose first line on standard error is "pids P G…", and
+// returns the command, the rest of standard error line by line, and the
+// pids.
+func startTree(t *testing.T, script string) (*exec.Cmd, <-chan string, []int) {
+	t.Helper()
+	out, outw, err := os.Pipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { out.Close() })
+	errr, errw, err := os.Pipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	cmd := treeCmd(t, "-e", script)
 	cmd.Stdout, cmd.Stderr = outw, errw
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
@@ -468,22 +451,19 @@ while true do time.sleep(0.01) end`)
 		}
 		close(lines)
 	}()
-	var pids []int
 	select {
 	case line := <-lines:
-		pids = pidsOf(t, line)
+		return cmd, lines, pidsOf(t, line)
 	case <-time.After(20 * time.Second):
 		t.Fatal("procsh said nothing on stderr for 20 s")
 	}
-	time.Sleep(300 * time.Millisecond) // the grandchild is in its line
-	syscall.Kill(-cmd.Process.Pid, syscall.SIGINT)
-	if code := waitExit(t, cmd, 10*time.Second); code != 130 {
-		t.Errorf("after Ctrl-C: exit status %d, want 130", code)
-	}
-	if alive := waitGone(t, pids, 3*time.Second); len(alive) > 0 {
-		t.Errorf("processes %v (of child and grandchild %v) still running after Ctrl-C", alive, pids)
-	}
-	assertGroupGone(t, cmd.Process.Pid)
+	return nil, nil, nil
+}
+
+// wantOneInterrupt checks that what is left of standard error is one
+// KeyboardInterrupt line.
+func wantOneInterrupt(t *testing.T, lines <-chan string) {
+	t.Helper()
 	var rest []string
 	for line := range lines {
 		rest = append(rest, line)
