@@ -773,11 +773,32 @@ func (d *Decoder) pairs(t *lua.LTable) error {
 		if k == lua.LNil {
 			return errors.New("decode: a table key is nil")
 		}
-		if n, ok := k.(lua.LNumber); ok && n != n {
-			return errors.New("decode: a table key is NaN")
+		if n, ok := k.(lua.LNumber); ok {
+			if n != n {
+				return errors.New("decode: a table key is NaN")
+			}
+			if err := d.checkIndex(t, n); err != nil {
+				return err
+			}
 		}
 		t.RawSet(k, v)
 	}
+}
+
+// checkIndex refuses an integer key that would make t's array part grow
+// by more than the bytes left in the message. gopher-lua keeps every
+// integer key below MaxArrayIndex in the array part, padding it with nils,
+// so t[50000000] costs gigabytes; no process encodes such a key as a pair
+// (its table's array part travels as the n values before the pairs), so
+// only hostile bytes can ask for it.
+func (d *Decoder) checkIndex(t *lua.LTable, n lua.LNumber) error {
+	if n < 1 || n >= lua.LNumber(lua.MaxArrayIndex) || n != lua.LNumber(int(n)) {
+		return nil // kept in the hash part
+	}
+	if int(n) > t.Len()+len(d.buf)-d.pos+1 {
+		return fmt.Errorf("decode: table key %d lies far beyond the table's items (%d bytes of message left)", int(n), len(d.buf)-d.pos)
+	}
+	return nil
 }
 
 func (d *Decoder) builtinTable() (lua.LValue, error) {

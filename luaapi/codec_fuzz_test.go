@@ -173,3 +173,39 @@ func mustLoadF(f *testing.F, w *World, src string) *lua.LFunction {
 	}
 	return fn
 }
+
+// TestDecodeFarIntegerKey: a pair whose integer key lies far beyond the
+// table's items (gopher-lua would pad its array part with nils up to it,
+// gigabytes for an 11-byte message) is refused; keys near the items, and
+// keys the array part never holds, are taken.
+func TestDecodeFarIntegerKey(t *testing.T) {
+	w := newArenaWorld(t)
+	far := []byte("\x00\x06\x00\x03\xea\xc5\xa72\x030")
+	d, err := w.NewDecoder(far)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if v, err := d.Decode(); err == nil || !strings.Contains(err.Error(), "far beyond") {
+		t.Errorf("decode %q = %v, %v; want an error about a key far beyond the items", far, v, err)
+	}
+	e := w.NewEncoder()
+	if err := w.Call(mustLoad(t, w, `local t = {1, 2, 3}; t[-5] = "neg"; t[2^40] = "big"; t[1.5] = "half"; return t`), 1); err != nil {
+		t.Fatal(err)
+	}
+	if err := e.Encode(w.L.Get(-1), "t"); err != nil {
+		t.Fatal(err)
+	}
+	w.L.Pop(1)
+	d, err = w.NewDecoder(e.Bytes())
+	if err != nil {
+		t.Fatal(err)
+	}
+	v, err := d.Decode()
+	if err != nil {
+		t.Fatalf("decode of an ordinary table: %v", err)
+	}
+	tb := v.(*lua.LTable)
+	if tb.Len() != 3 || tb.RawGet(lua.LNumber(-5)) != lua.LString("neg") || tb.RawGet(lua.LNumber(1<<40)) != lua.LString("big") {
+		t.Errorf("ordinary table decoded as len %d, t[-5] = %v, t[2^40] = %v", tb.Len(), tb.RawGet(lua.LNumber(-5)), tb.RawGet(lua.LNumber(1<<40)))
+	}
+}
