@@ -251,11 +251,11 @@ func toArenaObject(v lua.LValue) (arenaObject, bool) {
 	return o, ok
 }
 
-// arenaType makes the metatable of an arena type: __index serves what
+// arenaMeta makes the metatable of an arena type: __index serves what
 // index (may be nil) serves, fields or elements, then the methods; the
 // shared __eq; __tostring.
-func arenaType(w *World, name string, methods map[string]lua.LGFunction, index func(L *lua.LState, key lua.LValue) (lua.LValue, bool), tostring lua.LGFunction, extra ...func(L *lua.LState, mt *lua.LTable)) {
-	w.lazyType(name, func(L *lua.LState) *lua.LTable {
+func arenaMeta(methods map[string]lua.LGFunction, index func(L *lua.LState, key lua.LValue) (lua.LValue, bool), tostring lua.LGFunction, extra ...func(L *lua.LState, mt *lua.LTable)) func(L *lua.LState) *lua.LTable {
+	return func(L *lua.LState) *lua.LTable {
 		mt := L.NewTable()
 		mtab := L.SetFuncs(L.NewTable(), methods)
 		L.SetField(mt, "methods", mtab)
@@ -283,7 +283,7 @@ func arenaType(w *World, name string, methods map[string]lua.LGFunction, index f
 			f(L, mt)
 		}
 		return mt
-	})
+	}
 }
 
 // newArenaUserdata wraps o in a userdata of the named type.
@@ -424,11 +424,11 @@ var (
 	ownerDiedWorld atomic.Pointer[World]
 )
 
-func init() {
-	onSetup(func(w *World) {
-		ownerDiedWorld.Store(w)
-		ownerDiedOnce.Do(func() { runtime.OnOwnerDied = ownerDied })
-	})
+// watchOwnerDeaths sends the warnings of recovered locks through w, the
+// state this process made last.
+func watchOwnerDeaths(w *World) {
+	ownerDiedWorld.Store(w)
+	ownerDiedOnce.Do(func() { runtime.OnOwnerDied = ownerDied })
 }
 
 // ownerDied writes the warning of a lock recovered from a dead holder.

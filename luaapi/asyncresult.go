@@ -79,3 +79,11 @@ func asyncResultString(L *lua.LState) int {
 func checkAsyncResult(L *lua.LState, n int) *poolCall {
 	return checkObject[*poolCall](L, n, asyncResultTypeName)
 }
+
+// asyncResultMeta makes the metatable of AsyncResult objects.
+func asyncResultMeta(L *lua.LState) *lua.LTable {
+	mt := L.NewTable()
+	L.SetField(mt, "__index", L.SetFuncs(L.NewTable(), asyncResultMethods))
+	L.SetField(mt, "__tostring", L.NewFunction(asyncResultString))
+	return mt
+}

@@ -61,14 +61,6 @@ var barrierMethods = map[string]lua.LGFunction{
 	"close": barrierClose,
 }
 
-func init() {
-	onSetup(func(w *World) {
-		arenaType(w, barrierTypeName, barrierMethods, barrierIndex, barrierString)
-		w.addModule("multiprocessing", map[string]lua.LGFunction{"Barrier": mpBarrier})
-	})
-	RegisterHandle("Barrier", decodeBarrier)
-}
-
 func decodeBarrier(L *lua.LState, data []byte) (lua.LValue, error) {
 	w := worldOf(L)
 	r := handleReader{buf: data, typ: "Barrier"}

@@ -11,9 +11,6 @@ import (
 	lua "github.com/yuin/gopher-lua"
 )
 
-// childRunners run the kinds of child other files define (pool workers).
-var childRunners = map[byte]func(w *World, d *Decoder) int{}
-
 // PrepareChild makes a child's World before its start message is known,
 // so that an idle child (runtime.Idle) is ready to run at once.
 func PrepareChild(arena *runtime.Arena) *World {
@@ -33,7 +30,7 @@ func (w *World) RunStart(m StartMessage) int {
 		fmt.Fprintf(os.Stderr, "procsh: %s (pid %d) could not read its start message: %v\n", self.Name, self.Pid, err)
 		return 1
 	}
-	if run, ok := childRunners[m.Kind]; ok {
+	if run, ok := childKinds[m.Kind]; ok {
 		return run(w, d)
 	}
 	if m.Kind != startProcess {

@@ -84,7 +84,7 @@ func (e *SerializationError) Error() string {
 // Handle is implemented by the Go values behind procsh's userdata that can
 // be sent to another process (a Lock, a Queue, a Process…).
 type Handle interface {
-	// HandleType names the decoder registered with RegisterHandle.
+	// HandleType names its decoder in handleDecoders (module.go).
 	HandleType() string
 	// HandleData is what the decoder needs to rebuild the object.
 	HandleData() []byte
@@ -92,12 +92,6 @@ type Handle interface {
 
 // HandleDecoder rebuilds a procsh object in the receiving state.
 type HandleDecoder func(L *lua.LState, data []byte) (lua.LValue, error)
-
-var handleDecoders = map[string]HandleDecoder{}
-
-// RegisterHandle installs the decoder of a handle type. It is called from
-// init functions only.
-func RegisterHandle(typ string, dec HandleDecoder) { handleDecoders[typ] = dec }
 
 // pathSeg is one step of the path to the value being encoded.
 type pathSeg struct {
@@ -685,17 +679,13 @@ func (d *Decoder) value() (lua.LValue, error) {
 		if err != nil {
 			return nil, err
 		}
-		dec, ok := handleDecoders[typ]
-		if !ok {
-			return nil, fmt.Errorf("decode: unknown object type %q", typ)
-		}
 		if err := d.enter(); err != nil {
 			return nil, err
 		}
 		outer := d.w.decoding
 		d.w.decoding = d.depth
 		defer func() { d.depth--; d.w.decoding = outer }()
-		v, err := dec(d.w.L, []byte(data))
+		v, err := decodeHandle(d.w.L, typ, []byte(data))
 		if err != nil {
 			return nil, err
 		}

@@ -40,14 +40,6 @@ var conditionMethods = map[string]lua.LGFunction{
 	"close":      conditionClose,
 }
 
-func init() {
-	onSetup(func(w *World) {
-		arenaType(w, conditionTypeName, conditionMethods, nil, conditionString)
-		w.addModule("multiprocessing", map[string]lua.LGFunction{"Condition": mpCondition})
-	})
-	RegisterHandle("Condition", decodeCondition)
-}
-
 func decodeCondition(L *lua.LState, data []byte) (lua.LValue, error) {
 	w := worldOf(L)
 	r := handleReader{buf: data, typ: "Condition"}

@@ -30,14 +30,6 @@ var eventMethods = map[string]lua.LGFunction{
 	"close":  eventClose,
 }
 
-func init() {
-	onSetup(func(w *World) {
-		arenaType(w, eventTypeName, eventMethods, nil, eventString)
-		w.addModule("multiprocessing", map[string]lua.LGFunction{"Event": mpEvent})
-	})
-	RegisterHandle("Event", decodeEvent)
-}
-
 func decodeEvent(L *lua.LState, data []byte) (lua.LValue, error) {
 	w := worldOf(L)
 	r := handleReader{buf: data, typ: "Event"}

@@ -94,11 +94,8 @@ func TestHelpCoversEverything(t *testing.T) {
 		if HelpDocs[typ] == "" {
 			t.Errorf("type %s has no page in HelpDocs", typ)
 		}
-		mt := L.GetTypeMetatable(full)
-		if full != processTypeName {
-			mt = w.typeMeta(full)
-		}
-		methods := methodTable(mt.(*lua.LTable))
+		mt := w.typeMeta(full)
+		methods := methodTable(mt)
 		methods.ForEach(func(k, _ lua.LValue) {
 			name := typ + ":" + lua.LVAsString(k)
 			exists[name] = true

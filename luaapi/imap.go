@@ -28,20 +28,6 @@ var imapMethods = map[string]lua.LGFunction{
 	"next": imapNext,
 }
 
-func init() {
-	onSetup(func(w *World) {
-		w.lazyType(imapTypeName, func(L *lua.LState) *lua.LTable {
-			mt := L.NewTable()
-			methods := L.SetFuncs(L.NewTable(), imapMethods)
-			L.SetField(mt, "methods", methods)
-			L.SetField(mt, "__index", methods)
-			L.SetField(mt, "__call", L.NewFunction(imapCall))
-			L.SetField(mt, "__tostring", L.NewFunction(imapString))
-			return mt
-		})
-	})
-}
-
 // iterator makes the call's iterator.
 func (c *poolCall) iterator(L *lua.LState, unordered bool) *lua.LUserData {
 	ud := L.NewUserData()
@@ -121,3 +107,15 @@ func imapString(L *lua.LState) int {
 
 // isSettled says whether item i has its result or error.
 func (c *poolCall) isSettled(i int) bool { return c.settled[i] }
+
+// imapMeta makes the metatable of imap iterators: methods, and a call
+// that is next() for a generic for.
+func imapMeta(L *lua.LState) *lua.LTable {
+	mt := L.NewTable()
+	methods := L.SetFuncs(L.NewTable(), imapMethods)
+	L.SetField(mt, "methods", methods)
+	L.SetField(mt, "__index", methods)
+	L.SetField(mt, "__call", L.NewFunction(imapCall))
+	L.SetField(mt, "__tostring", L.NewFunction(imapString))
+	return mt
+}

@@ -42,19 +42,6 @@ var lockMethods = map[string]lua.LGFunction{
 	"close":   lockClose,
 }
 
-func init() {
-	onSetup(func(w *World) {
-		arenaType(w, lockTypeName, lockMethods, nil, lockString)
-		arenaType(w, rlockTypeName, lockMethods, nil, lockString)
-		w.addModule("multiprocessing", map[string]lua.LGFunction{
-			"Lock":  mpLock,
-			"RLock": mpRLock,
-		})
-	})
-	RegisterHandle("Lock", func(L *lua.LState, data []byte) (lua.LValue, error) { return decodeLock(L, data, false) })
-	RegisterHandle("RLock", func(L *lua.LState, data []byte) (lua.LValue, error) { return decodeLock(L, data, true) })
-}
-
 // lockAt wraps the lock at off in a userdata of its type, which holds no
 // references yet.
 func lockAt(w *World, off uint64, rlock bool) *lua.LUserData {

@@ -79,14 +79,6 @@ var connMethods = map[string]lua.LGFunction{
 	"close": connClose,
 }
 
-func init() {
-	onSetup(func(w *World) {
-		w.lazyType(connTypeName, connMeta)
-		w.addModule("multiprocessing", map[string]lua.LGFunction{"Pipe": mpPipe})
-	})
-	RegisterHandle("Connection", decodeConn)
-}
-
 // connMeta makes the Connection metatable.
 func connMeta(L *lua.LState) *lua.LTable {
 	mt := L.NewTable()

@@ -149,24 +149,6 @@ var asyncResultMethods = map[string]lua.LGFunction{
 	"successful": asyncResultSuccessful,
 }
 
-func init() {
-	onSetup(func(w *World) {
-		w.lazyType(poolTypeName, func(L *lua.LState) *lua.LTable {
-			mt := L.NewTable()
-			L.SetField(mt, "__index", L.SetFuncs(L.NewTable(), poolMethods))
-			L.SetField(mt, "__tostring", L.NewFunction(poolString))
-			return mt
-		})
-		w.lazyType(asyncResultTypeName, func(L *lua.LState) *lua.LTable {
-			mt := L.NewTable()
-			L.SetField(mt, "__index", L.SetFuncs(L.NewTable(), asyncResultMethods))
-			L.SetField(mt, "__tostring", L.NewFunction(asyncResultString))
-			return mt
-		})
-		w.addModule("multiprocessing", map[string]lua.LGFunction{"Pool": newPool})
-	})
-}
-
 // parentBallast is the pool parent's share of what poolworker.go's
 // ballast does for workers: the parent decodes every result (boxed
 // numbers, result lists), and with Go's small default heap goal it would
@@ -400,3 +382,11 @@ func (p *pool) forget() {
 
 // shutdown is the end of the program: terminate, without running Lua.
 func (p *pool) shutdown() { p.terminate(false) }
+
+// poolMeta makes the metatable of Pool objects.
+func poolMeta(L *lua.LState) *lua.LTable {
+	mt := L.NewTable()
+	L.SetField(mt, "__index", L.SetFuncs(L.NewTable(), poolMethods))
+	L.SetField(mt, "__tostring", L.NewFunction(poolString))
+	return mt
+}

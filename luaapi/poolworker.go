@@ -15,10 +15,6 @@ import (
 	lua "github.com/yuin/gopher-lua"
 )
 
-func init() {
-	childRunners[startPoolWorker] = runPoolWorker
-}
-
 // Task modes: how a task's function is called with each item.
 const (
 	modeMap  byte = 0 // f(item)

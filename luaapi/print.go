@@ -13,10 +13,6 @@ import (
 	"golang.org/x/sys/unix"
 )
 
-func init() {
-	onSetup(func(w *World) { w.L.SetGlobal("print", w.L.NewFunction(basePrint)) })
-}
-
 // basePrint replaces Lua's print, which writes each argument separately:
 // lines from different processes never interleave, whatever their length.
 func basePrint(L *lua.LState) int {

@@ -58,34 +58,13 @@ var processMethods = map[string]lua.LGFunction{
 	"run":       processRun,
 }
 
-func init() {
-	onSetup(func(w *World) {
-		L := w.L
-		mt := L.NewTypeMetatable(processTypeName)
-		L.SetField(mt, "__index", L.NewFunction(processIndex))
-		L.SetField(mt, "__newindex", L.NewFunction(processNewIndex))
-		L.SetField(mt, "__tostring", L.NewFunction(processString))
-		L.SetField(mt, "__eq", L.NewFunction(processEq))
-		methods := L.SetFuncs(L.NewTable(), processMethods)
-		L.SetField(mt, "methods", methods)
-		w.addModule("multiprocessing", map[string]lua.LGFunction{
-			"Process":         newProcess,
-			"current_process": mpCurrentProcess,
-			"parent_process":  mpParentProcess,
-			"active_children": mpActiveChildren,
-			"cpu_count":       mpCPUCount,
-		})
-	})
-	RegisterHandle("Process", decodeProcess)
-}
-
 // userdata wraps p in a userdata of its type, once.
 func (p *process) userdata() *lua.LUserData {
 	if p.ud == nil {
 		L := p.w.L
 		p.ud = L.NewUserData()
 		p.ud.Value = p
-		p.ud.Metatable = L.GetTypeMetatable(processTypeName)
+		p.ud.Metatable = p.w.typeMeta(processTypeName)
 	}
 	return p.ud
 }
@@ -189,7 +168,7 @@ func processIndex(L *lua.LState) int {
 			L.Push(v)
 			return 1
 		}
-		mt := L.GetTypeMetatable(processTypeName)
+		mt := p.w.typeMeta(processTypeName)
 		L.Push(L.GetField(L.GetField(mt, "methods"), key))
 	}
 	return 1
@@ -603,4 +582,16 @@ func decodeProcess(L *lua.LState, data []byte) (lua.LValue, error) {
 	}
 	p := &process{w: w, kind: kind, name: name, pid: int(pid), daemon: daemon == 1, fields: L.NewTable()}
 	return p.userdata(), nil
+}
+
+// processMeta makes the metatable of Process objects: fields and methods
+// through __index, settable name and daemon through __newindex.
+func processMeta(L *lua.LState) *lua.LTable {
+	mt := L.NewTable()
+	L.SetField(mt, "__index", L.NewFunction(processIndex))
+	L.SetField(mt, "__newindex", L.NewFunction(processNewIndex))
+	L.SetField(mt, "__tostring", L.NewFunction(processString))
+	L.SetField(mt, "__eq", L.NewFunction(processEq))
+	L.SetField(mt, "methods", L.SetFuncs(L.NewTable(), processMethods))
+	return mt
 }

@@ -75,32 +75,6 @@ var simpleQueueMethods = map[string]lua.LGFunction{
 	"close": queueClose,
 }
 
-func init() {
-	onSetup(func(w *World) {
-		arenaType(w, queueTypeName, queueMethods, nil, queueString)
-		joinable := make(map[string]lua.LGFunction, len(queueMethods)+len(joinableQueueMethods))
-		for k, f := range queueMethods {
-			joinable[k] = f
-		}
-		for k, f := range joinableQueueMethods {
-			joinable[k] = f
-		}
-		arenaType(w, joinableQueueTypeName, joinable, nil, queueString)
-		arenaType(w, simpleQueueTypeName, simpleQueueMethods, nil, queueString)
-		w.addModule("multiprocessing", map[string]lua.LGFunction{
-			"Queue":         func(L *lua.LState) int { return newQueue(L, kindQueue) },
-			"JoinableQueue": func(L *lua.LState) int { return newQueue(L, kindJoinableQueue) },
-			"SimpleQueue":   func(L *lua.LState) int { return newQueue(L, kindSimpleQueue) },
-		})
-	})
-	for k := range queueKindNames {
-		kind := queueKind(k)
-		RegisterHandle(queueKindNames[k], func(L *lua.LState, data []byte) (lua.LValue, error) {
-			return decodeQueue(L, data, kind)
-		})
-	}
-}
-
 func decodeQueue(L *lua.LState, data []byte, kind queueKind) (lua.LValue, error) {
 	w := worldOf(L)
 	r := handleReader{buf: data, typ: queueKindNames[kind]}

@@ -13,14 +13,6 @@ import (
 // generator, seeded at random (so children differ from their parent and
 // from each other), and math.randomseed(n) makes it repeatable.
 
-func init() {
-	onSetup(func(w *World) {
-		m := w.L.GetGlobal("math").(*lua.LTable)
-		w.L.SetField(m, "random", w.L.NewFunction(mathRandom))
-		w.L.SetField(m, "randomseed", w.L.NewFunction(mathRandomseed))
-	})
-}
-
 func mathRandom(L *lua.LState) int {
 	r := worldOf(L).rand
 	switch L.GetTop() {

@@ -136,13 +136,6 @@ func (w *World) Exit(code int) {
 	os.Exit(code)
 }
 
-func init() {
-	onSetup(func(w *World) {
-		os := w.L.GetGlobal("os").(*lua.LTable)
-		w.L.SetField(os, "exit", w.L.NewFunction(osExit))
-	})
-}
-
 // osExit is os.exit([code]): true or nothing is 0, false is 1.
 func osExit(L *lua.LState) int {
 	code := 0

@@ -44,19 +44,6 @@ var semMethods = map[string]lua.LGFunction{
 	"close":     semClose,
 }
 
-func init() {
-	onSetup(func(w *World) {
-		arenaType(w, semTypeName, semMethods, nil, semString)
-		arenaType(w, boundedSemTypeName, semMethods, nil, semString)
-		w.addModule("multiprocessing", map[string]lua.LGFunction{
-			"Semaphore":        func(L *lua.LState) int { return newSemaphore(L, false) },
-			"BoundedSemaphore": func(L *lua.LState) int { return newSemaphore(L, true) },
-		})
-	})
-	RegisterHandle("Semaphore", func(L *lua.LState, data []byte) (lua.LValue, error) { return decodeSemaphore(L, data, false) })
-	RegisterHandle("BoundedSemaphore", func(L *lua.LState, data []byte) (lua.LValue, error) { return decodeSemaphore(L, data, true) })
-}
-
 func (s *semObj) userdata() *lua.LUserData {
 	name := semTypeName
 	if s.bounded {

@@ -86,24 +86,6 @@ var arrayMethods = map[string]lua.LGFunction{
 	"close":    sharedClose,
 }
 
-func init() {
-	onSetup(func(w *World) {
-		arenaType(w, valueTypeName, valueMethods, valueIndex, sharedString, func(L *lua.LState, mt *lua.LTable) {
-			L.SetField(mt, "__newindex", L.NewFunction(valueNewIndex))
-		})
-		arenaType(w, arrayTypeName, arrayMethods, arrayIndex, sharedString, func(L *lua.LState, mt *lua.LTable) {
-			L.SetField(mt, "__newindex", L.NewFunction(arrayNewIndex))
-			L.SetField(mt, "__len", L.NewFunction(arrayLen))
-		})
-		w.addModule("multiprocessing", map[string]lua.LGFunction{
-			"Value": mpValue,
-			"Array": mpArray,
-		})
-	})
-	RegisterHandle("Value", func(L *lua.LState, data []byte) (lua.LValue, error) { return decodeShared(L, data, false) })
-	RegisterHandle("Array", func(L *lua.LState, data []byte) (lua.LValue, error) { return decodeShared(L, data, true) })
-}
-
 func (s *sharedObj) userdata() *lua.LUserData {
 	name := valueTypeName
 	if s.array {

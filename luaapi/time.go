@@ -13,17 +13,6 @@ import (
 
 var clockStart = time.Now()
 
-func init() {
-	onSetup(func(w *World) {
-		w.addModule("time", map[string]lua.LGFunction{
-			"time":      timeTime,
-			"monotonic": timeMonotonic,
-			"sleep":     timeSleep,
-			"strftime":  timeStrftime,
-		})
-	})
-}
-
 // timeTime is seconds since the epoch, with a fraction.
 func timeTime(L *lua.LState) int {
 	L.Push(lua.LNumber(float64(time.Now().UnixNano()) / 1e9))

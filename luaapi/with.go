@@ -11,12 +11,6 @@ type scoped interface {
 	exit(L *lua.LState)
 }
 
-func init() {
-	onSetup(func(w *World) {
-		w.addModule("multiprocessing", map[string]lua.LGFunction{"with": mpWith})
-	})
-}
-
 // mpWith is mp.with(obj, fn): enter obj, call fn(obj), always exit,
 // re-raise any error; its values are fn's.
 func mpWith(L *lua.LState) int {

@@ -41,7 +41,7 @@ type World struct {
 	intr     interrupts
 	pools    []closer // pools to clean up at exit
 	current  lua.LValue
-	types    map[string]func(L *lua.LState) *lua.LTable // see lazyType
+	types    map[string]func(L *lua.LState) *lua.LTable // userdataTypes; see typeMeta
 	idle     *runtime.Idle                              // a child ready for the next start, or nil
 	feedMu   sync.Mutex
 	feeders  map[uint64]*feeder // by ring offset, see feeder.go
@@ -87,13 +87,6 @@ func worldOf(L *lua.LState) *World {
 	return w.(*World)
 }
 
-// setups run on every new state, one per userdata type and module part,
-// registered from init functions.
-var setups []func(w *World)
-
-// onSetup registers a function that prepares every new state.
-func onSetup(f func(w *World)) { setups = append(setups, f) }
-
 // NewWorld makes a Lua state with the standard library and procsh's
 // modules (`multiprocessing`, `time`), the atomic print and a random seed
 // of its own.
@@ -117,25 +110,14 @@ func NewWorld(o Options) *World {
 	crand.Read(seed[:])
 	w.rand = rand.New(rand.NewSource(int64(binary.LittleEndian.Uint64(seed[:]))))
 	worlds.Store(L.G, w)
-	for _, f := range setups {
-		f(w)
-	}
+	w.install()
 	w.builtins = collectBuiltins(L)
 	return w
 }
 
-// lazyType says how to make the metatable of a userdata type. It is made
-// the first time an object of the type is (typeMeta), not with every
-// state: a child that never touches a Queue does not pay for its
-// metatable.
-func (w *World) lazyType(name string, build func(L *lua.LState) *lua.LTable) {
-	if w.types == nil {
-		w.types = map[string]func(L *lua.LState) *lua.LTable{}
-	}
-	w.types[name] = build
-}
-
-// typeMeta is the metatable of a userdata type, made on first use.
+// typeMeta is the metatable of a userdata type, made on its first use
+// in this state (userdataTypes says how): a child that never touches a
+// Queue does not pay for its metatable.
 func (w *World) typeMeta(name string) *lua.LTable {
 	if mt, ok := w.L.GetTypeMetatable(name).(*lua.LTable); ok {
 		return mt
