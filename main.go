@@ -5,7 +5,7 @@
 //
 // It follows the standalone lua interpreter: -e chunk, -l module, -i,
 // -v, -h, and - for a script read from standard input. With no script
-// on a terminal it starts the REPL.
+// on a terminal it starts the REPL (package procsh/repl).
 package main
 
 import (
@@ -22,11 +22,11 @@ import (
 	"time"
 
 	"procsh/luaapi"
+	"procsh/repl"
 	"procsh/runtime"
 	"procsh/worker"
 
 	lua "github.com/yuin/gopher-lua"
-	"golang.org/x/sys/unix"
 )
 
 const version = "procsh 0.1 (Lua 5.1 on gopher-lua 1.1.2)"
@@ -147,7 +147,7 @@ func run() int {
 		return code
 	}
 	if c.script == "" && len(c.actions) == 0 && !c.repl {
-		if isTerminal(os.Stdin) {
+		if repl.IsTerminal(os.Stdin) {
 			c.repl = true
 		} else {
 			c.script = "-"
@@ -198,7 +198,7 @@ func run() int {
 	}
 	if c.repl {
 		stopInterrupts()
-		return runREPL(w)
+		return repl.Run(w, repl.Options{Banner: version, KillGrace: killGrace})
 	}
 	w.Shutdown()
 	if w.Interrupted() {
@@ -334,10 +334,4 @@ func handleInterrupts(w *luaapi.World) func() {
 			close(done)
 		}
 	}
-}
-
-// isTerminal says whether f is a terminal.
-func isTerminal(f *os.File) bool {
-	_, err := unix.IoctlGetTermios(int(f.Fd()), unix.TCGETS)
-	return err == nil
 }

@@ -1,3 +1,8 @@
+// The REPL (package repl) as a user meets it: the procsh binary with no
+// script, on a pseudo-terminal. These tests live here, not in repl/,
+// because they run the test binary as procsh (TestMain); repl/ tests the
+// parts that need no terminal.
+
 package main
 
 import (

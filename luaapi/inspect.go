@@ -1,5 +1,5 @@
-// Inspect: values shown for a reader (the REPL), the members of a value
-// for completion, and the live children with what ps() shows of them.
+// Inspect: values shown for a reader (the REPL), and the members of a
+// value for completion.
 
 package luaapi
 
@@ -8,7 +8,6 @@ import (
 	"sort"
 	"strconv"
 	"strings"
-	"time"
 
 	lua "github.com/yuin/gopher-lua"
 )
@@ -387,25 +386,4 @@ func isCallableRaw(L *lua.LState, v lua.LValue) bool {
 		return true
 	}
 	return L.GetMetaField(v, "__call") != lua.LNil
-}
-
-// ChildInfo describes a live child for ps(): safe to read from any
-// goroutine once returned.
-type ChildInfo struct {
-	Name       string
-	Pid        int
-	Daemon     bool
-	PoolWorker bool // a worker of a Pool, ended by the pool's shutdown
-	Started    time.Time
-	Value      lua.LValue // the Process object
-}
-
-// Children lists the children still running, oldest first (the ended
-// ones are reaped, as active_children() does).
-func (w *World) Children() []ChildInfo {
-	var out []ChildInfo
-	for _, p := range w.activeChildren() {
-		out = append(out, ChildInfo{Name: p.name, Pid: p.pid, Daemon: p.daemon, PoolWorker: p.poolName != "", Started: p.started, Value: p.userdata()})
-	}
-	return out
 }

@@ -1,7 +1,7 @@
 // Tab completion in the REPL: globals and keywords, fields after a dot,
 // methods after a colon (procsh objects included).
 
-package main
+package repl
 
 import (
 	"sort"
@@ -20,7 +20,7 @@ var keywords = []string{
 
 // complete is liner's word completer: line is the whole line, pos the
 // cursor (in runes). It reads tables raw and runs no Lua code.
-func (r *repl) complete(line string, pos int) (head string, candidates []string, tail string) {
+func (s *session) complete(line string, pos int) (head string, candidates []string, tail string) {
 	runes := []rune(line)
 	if pos > len(runes) {
 		pos = len(runes)
@@ -36,14 +36,14 @@ func (r *repl) complete(line string, pos int) (head string, candidates []string,
 	}
 	sep := strings.LastIndexAny(expr, ".:")
 	if sep < 0 {
-		return before[:start], withPrefix(r.globalNames(), expr), tail
+		return before[:start], withPrefix(s.globalNames(), expr), tail
 	}
 	prefix := expr[sep+1:]
-	v := r.resolve(expr[:sep])
+	v := s.resolve(expr[:sep])
 	if v == nil {
 		return before, nil, tail
 	}
-	fields, methods := luaapi.Members(r.w.L, v)
+	fields, methods := luaapi.Members(s.w.L, v)
 	names := fields
 	if expr[sep] == ':' {
 		names = methods
@@ -57,15 +57,15 @@ func isExprByte(c byte) bool {
 }
 
 // globalNames is every global name and keyword.
-func (r *repl) globalNames() []string {
-	fields, _ := luaapi.Members(r.w.L, r.w.L.G.Global)
+func (s *session) globalNames() []string {
+	fields, _ := luaapi.Members(s.w.L, s.w.L.G.Global)
 	return append(fields, keywords...)
 }
 
 // resolve finds the value a dotted name stands for (a.b.c), reading
 // tables raw (and through their __index tables); nil when it has none.
-func (r *repl) resolve(path string) lua.LValue {
-	L := r.w.L
+func (s *session) resolve(path string) lua.LValue {
+	L := s.w.L
 	parts := strings.Split(path, ".")
 	var v lua.LValue = L.G.Global
 	for _, name := range parts {

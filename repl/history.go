@@ -1,6 +1,6 @@
 // The REPL's persistent history: one line per entry, appended as typed.
 
-package main
+package repl
 
 import (
 	"bufio"
