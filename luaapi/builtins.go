@@ -12,6 +12,7 @@ import (
 var builtinRoots = []string{
 	"string", "table", "math", "io", "os", "coroutine", "debug", "package",
 	"channel", "multiprocessing", "time",
+	"multiprocessing.connection", "multiprocessing.shared_memory", "concurrent.futures",
 }
 
 // builtins maps built-in values to names and back. It is made once per

@@ -48,6 +48,9 @@ var helpEntries = []HelpEntry{
 	{"mp.Barrier", "mp.Barrier(parties [, action [, timeout]])", "makes parties processes wait for each other"},
 	{"mp.Value", "mp.Value(typecode [, init [, lock]])", "a number in shared memory, typecode as Python's ('i', 'd'...), read and set as v.value"},
 	{"mp.Array", "mp.Array(typecode, size_or_list [, lock])", "numbers in shared memory, a[1] to a[#a]"},
+	{"mp.connection", "mp.connection", "the module multiprocessing.connection, also require(\"multiprocessing.connection\")"},
+	{"mp.shared_memory", "mp.shared_memory", "the module multiprocessing.shared_memory, also require(\"multiprocessing.shared_memory\")"},
+	{"mp.futures", "mp.futures", "the module concurrent.futures, also require(\"concurrent.futures\")"},
 	{"mp.with", "mp.with(obj, fn)", "Python's with: acquire or enter obj, call fn(obj), always release or exit; gives fn's values"},
 
 	// time

@@ -48,6 +48,17 @@ var mpFunctions = map[string]lua.LGFunction{
 	"with": mpWith,
 }
 
+// connectionFunctions is mp.connection, also
+// require("multiprocessing.connection").
+var connectionFunctions = map[string]lua.LGFunction{}
+
+// sharedMemoryFunctions is mp.shared_memory, also
+// require("multiprocessing.shared_memory").
+var sharedMemoryFunctions = map[string]lua.LGFunction{}
+
+// futuresFunctions is require("concurrent.futures"), also mp.futures.
+var futuresFunctions = map[string]lua.LGFunction{}
+
 // timeFunctions is require("time") (time.go).
 var timeFunctions = map[string]lua.LGFunction{
 	"time":      timeTime,
@@ -131,7 +142,10 @@ func (w *World) install() {
 	L.SetField(math, "randomseed", L.NewFunction(mathRandomseed))
 	L.SetField(L.GetGlobal("os"), "exit", L.NewFunction(osExit))
 
-	w.addModule("multiprocessing", mpFunctions)
+	mp := w.addModule("multiprocessing", mpFunctions)
+	L.SetField(mp, "connection", w.addModule("multiprocessing.connection", connectionFunctions))
+	L.SetField(mp, "shared_memory", w.addModule("multiprocessing.shared_memory", sharedMemoryFunctions))
+	L.SetField(mp, "futures", w.addModule("concurrent.futures", futuresFunctions))
 	w.addModule("time", timeFunctions)
 	w.types = userdataTypes
 	watchOwnerDeaths(w)
