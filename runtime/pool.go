@@ -27,6 +27,7 @@ import (
 	"io"
 	"os"
 	"sync"
+	"sync/atomic"
 
 	"golang.org/x/sys/unix"
 )
@@ -149,7 +150,13 @@ type PoolTask struct {
 	Frame func(w *PoolWorker) []byte
 	// Value is the owner's bookkeeping.
 	Value any
+	// started is set when a worker is handed the task.
+	started atomic.Bool
 }
+
+// Started says whether a worker has been handed the task (it may have
+// finished since). Safe to call from any goroutine.
+func (t *PoolTask) Started() bool { return t.started.Load() }
 
 // PoolWorker is one worker of a Scheduler.
 type PoolWorker struct {
@@ -244,6 +251,34 @@ func (s *Scheduler) Submit(tasks ...*PoolTask) {
 	work.send()
 }
 
+// Cancel takes out of the queue those of tasks that no worker has been
+// handed yet, and returns them, in queue order; the others (running,
+// done, or never submitted) stay as they are. Nothing runs a task
+// Cancel returned.
+func (s *Scheduler) Cancel(tasks ...*PoolTask) []*PoolTask {
+	want := make(map[*PoolTask]bool, len(tasks))
+	for _, t := range tasks {
+		want[t] = true
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	var out []*PoolTask
+	kept := s.queue[:s.head]
+	for _, t := range s.queue[s.head:] {
+		if want[t] {
+			out = append(out, t)
+		} else {
+			kept = append(kept, t)
+		}
+	}
+	clear(s.queue[len(kept):])
+	s.queue = kept
+	if s.head == len(s.queue) {
+		s.queue, s.head = s.queue[:0], 0
+	}
+	return out
+}
+
 // Queued counts the tasks not yet handed to a worker.
 func (s *Scheduler) Queued() int {
 	s.mu.Lock()
@@ -333,6 +368,7 @@ func (s *Scheduler) assignLocked() assignments {
 			s.queue, s.head = s.queue[:0], 0
 		}
 		w.busy = t
+		t.started.Store(true)
 		out = append(out, assignment{w, t})
 	}
 	return out
