@@ -17,14 +17,16 @@ import (
 // entries; slots past the length mean nothing. Each change is one store:
 //
 //   - setting a position stores the new entry's offset in its slot;
+//
 //   - appending or extending writes the slots past the length, unseen,
 //     then stores the new length; popping the last stores the length
 //     less one;
+//
 //   - inserting, removing or popping elsewhere, or appending to a full
 //     table, builds a new table and publishes it.
 //
-//	0   length, capacity
-//	16  slots
+//     0   length, capacity
+//     16  slots
 type List struct{ s *store }
 
 const (
