@@ -14,19 +14,19 @@ import (
 // adds one. Every method is one atomic operation (see store).
 //
 // Its table holds the length, the capacity and the slots, offsets of
-// entries; slots past the length mean nothing. Each change is one store:
+// entries:
+//
+//	0   length, capacity
+//	16  slots
+//
+// Slots past the length mean nothing. Each change is one store:
 //
 //   - setting a position stores the new entry's offset in its slot;
-//
 //   - appending or extending writes the slots past the length, unseen,
 //     then stores the new length; popping the last stores the length
 //     less one;
-//
 //   - inserting, removing or popping elsewhere, or appending to a full
 //     table, builds a new table and publishes it.
-//
-//     0   length, capacity
-//     16  slots
 type List struct{ s *store }
 
 const (
