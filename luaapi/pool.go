@@ -63,6 +63,7 @@ type pool struct {
 	broken       string // why the pool gave up starting workers
 	pending      map[*poolCall]struct{}
 	callbacks    []*poolCall // finished calls whose callbacks have not run
+	finished     uint64      // calls finished so far (poolCall.seq)
 	ud           *lua.LUserData
 }
 
@@ -83,6 +84,7 @@ type poolCall struct {
 	order     []int // indices in the order they finished (imap_unordered)
 	remaining int
 	done      bool
+	seq       uint64 // the pool's count of finished calls when this one finished
 	callback  lua.LValue
 	errback   lua.LValue
 	cbPending bool
@@ -173,40 +175,50 @@ var poolParams = params{
 // newPool is mp.Pool([n]) or mp.Pool{processes=, initializer=, initargs=,
 // maxtasksperchild=}; the positional form takes them in that order.
 func newPool(L *lua.LState) int {
-	w := worldOf(L)
 	var given [4]lua.LValue
 	poolParams.read(L, 1, "Pool", given[:])
-	procs, init, initargs, maxTasks := given[0], given[1], given[2], given[3]
+	procs, init, initargs, maxTasksArg := given[0], given[1], given[2], given[3]
 	checkArgList(L, initargs, "Pool: initargs", poolParams.kwargs)
-	p := &pool{w: w, live: map[*runtime.PoolWorker]*process{}, pending: map[*poolCall]struct{}{}}
-	switch n := procs.(type) {
+	var n int
+	switch x := procs.(type) {
 	case *lua.LNilType:
-		p.n = goruntime.NumCPU()
+		n = goruntime.NumCPU()
 	case lua.LNumber:
-		if float64(n) != float64(int(n)) || n < 1 {
-			Raise(L, "ValueError", "Pool: got %s processes, want at least 1", n.String())
+		if float64(x) != float64(int(x)) || x < 1 {
+			Raise(L, "ValueError", "Pool: got %s processes, want at least 1", x.String())
 		}
-		p.n = int(n)
+		n = int(x)
 	default:
 		Raise(L, "TypeError", "Pool: processes is a %s, want a number", procs.Type().String())
 	}
 	if init != lua.LNil && !isCallable(L, init) {
 		Raise(L, "TypeError", "Pool: initializer is a %s, want a function", init.Type().String())
 	}
-	switch m := maxTasks.(type) {
+	maxTasks := 0
+	switch m := maxTasksArg.(type) {
 	case *lua.LNilType:
 	case lua.LNumber:
 		if float64(m) != float64(int(m)) || m < 1 {
 			Raise(L, "ValueError", "Pool: maxtasksperchild is %s, want a positive integer or nil", m.String())
 		}
-		p.maxTasks = int(m)
+		maxTasks = int(m)
 	default:
-		Raise(L, "TypeError", "Pool: maxtasksperchild is a %s, want a number", maxTasks.Type().String())
+		Raise(L, "TypeError", "Pool: maxtasksperchild is a %s, want a number", maxTasksArg.Type().String())
 	}
+	p := startPool(L, "Pool", n, init, argList(L, initargs, "Pool: initargs"), maxTasks)
+	L.Push(p.ud)
+	return 1
+}
+
+// startPool starts a pool of n workers, each running init(args...)
+// first, each serving at most maxTasks tasks (0: no limit), and waits
+// until they have started. what names the caller in errors ("Pool").
+func startPool(L *lua.LState, what string, n int, init lua.LValue, args []lua.LValue, maxTasks int) *pool {
+	w := worldOf(L)
+	p := &pool{w: w, n: n, maxTasks: maxTasks, live: map[*runtime.PoolWorker]*process{}, pending: map[*poolCall]struct{}{}}
 	if w.Self.Daemon {
 		Raise(L, "AssertionError", "daemonic processes are not allowed to have children")
 	}
-	args := argList(L, initargs, "Pool: initargs")
 	e := w.NewEncoder()
 	if err := e.Encode(init, "initializer"); err != nil {
 		raiseSend(L, err)
@@ -235,7 +247,7 @@ func newPool(L *lua.LState) int {
 	for i := 0; i < p.n; i++ {
 		if err := p.spawnWorker(); err != nil {
 			p.shutdown()
-			Raise(L, "OSError", "Pool: %v", err)
+			Raise(L, "OSError", "%s: %v", what, err)
 		}
 	}
 	w.pools = append(w.pools, p)
@@ -246,8 +258,7 @@ func newPool(L *lua.LState) int {
 	// until each has read its start message, as a forked one would have
 	// it. Their initializers may still run.
 	p.waitFor(func() bool { return p.bootedCount() == len(p.live) }, 10*time.Second, false)
-	L.Push(p.ud)
-	return 1
+	return p
 }
 
 // bootedCount counts the live workers that have started.

@@ -51,6 +51,8 @@ func (c *poolCall) settle(i int) {
 // finish marks the call done and queues its callback.
 func (c *poolCall) finish() {
 	c.done = true
+	c.p.finished++
+	c.seq = c.p.finished
 	c.fn.unkeepRefs() // no worker will decode the function again
 	delete(c.p.pending, c)
 	cb := c.callback

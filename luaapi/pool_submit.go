@@ -38,13 +38,14 @@ func (p *pool) newCall(L *lua.LState, what string, fn lua.LValue, n int, mode by
 	return c
 }
 
-// submitItems splits items into tasks of chunksize and queues them. All
-// are encoded first: an item that cannot be sent fails the call before
-// anything runs, and the encoding does not compete with the workers.
-func (p *pool) submitItems(L *lua.LState, c *poolCall, items []lua.LValue, chunksize int) {
+// submitItems splits items into tasks of chunksize, queues them and
+// returns them. All are encoded first: an item that cannot be sent fails
+// the call before anything runs, and the encoding does not compete with
+// the workers.
+func (p *pool) submitItems(L *lua.LState, c *poolCall, items []lua.LValue, chunksize int) []*runtime.PoolTask {
 	if c.n == 0 {
 		c.finish()
-		return
+		return nil
 	}
 	tasks := make([]*runtime.PoolTask, 0, (len(items)+chunksize-1)/chunksize)
 	for first := 0; first < len(items); first += chunksize {
@@ -74,6 +75,7 @@ func (p *pool) submitItems(L *lua.LState, c *poolCall, items []lua.LValue, chunk
 		tasks = append(tasks, &runtime.PoolTask{Frame: t.frame, Value: t})
 	}
 	p.sched.Submit(tasks...)
+	return tasks
 }
 
 // frame makes the task's frame for worker pw: the call's function if pw
@@ -258,18 +260,26 @@ func startApply(L *lua.LState, what string, async bool) *poolCall {
 	}
 	cb := callbackArg(L, given[1], what+": callback")
 	eb := callbackArg(L, given[2], what+": error_callback")
+	c, _ := p.apply(L, what, fn, args)
+	c.callback, c.errback = cb, eb
+	return c
+}
+
+// apply queues the call fn(table.unpack(args)) as one task and returns
+// the call and its task. what names the caller in errors ("apply").
+func (p *pool) apply(L *lua.LState, what string, fn, args lua.LValue) (*poolCall, *runtime.PoolTask) {
 	p.pump(L)
 	c := p.newCall(L, what, fn, 1, modeStar)
 	c.single = true
-	c.callback, c.errback = cb, eb
 	e := p.w.NewEncoder()
 	if err := e.Encode(args, "args"); err != nil {
 		delete(p.pending, c)
 		raiseSend(L, err)
 	}
 	t := &poolTask{call: c, count: 1, items: e}
-	p.sched.Submit(&runtime.PoolTask{Frame: t.frame, Value: t})
-	return c
+	rt := &runtime.PoolTask{Frame: t.frame, Value: t}
+	p.sched.Submit(rt)
+	return c, rt
 }
 
 func poolApply(L *lua.LState) int {
