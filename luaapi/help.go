@@ -51,6 +51,7 @@ var helpEntries = []HelpEntry{
 	{"mp.connection", "mp.connection", "the module multiprocessing.connection, also require(\"multiprocessing.connection\")"},
 	{"mp.shared_memory", "mp.shared_memory", "the module multiprocessing.shared_memory, also require(\"multiprocessing.shared_memory\")"},
 	{"mp.futures", "mp.futures", "the module concurrent.futures, also require(\"concurrent.futures\")"},
+	{"mp.connection.wait", "mp.connection.wait(objects [, timeout])", "the list of the objects (Connections, Queues, sentinels, Processes) that are ready, waiting until one is; empty on timeout"},
 	{"mp.with", "mp.with(obj, fn)", "Python's with: acquire or enter obj, call fn(obj), always release or exit; gives fn's values"},
 
 	// time
@@ -73,6 +74,10 @@ var helpEntries = []HelpEntry{
 	{"Process.pid", "", "the process id, nil before start"},
 	{"Process.ident", "", "the same as pid"},
 	{"Process.exitcode", "", "nil while running, the exit code once ended, -N when killed by signal N"},
+	{"Process.sentinel", "", "what mp.connection.wait waits on for the process's end; ValueError before start"},
+
+	// Sentinel
+	{"Sentinel", "p.sentinel", "a process's sentinel: mp.connection.wait returns it once the process has ended"},
 
 	// Pool
 	{"Pool", "mp.Pool([processes]) or mp.Pool{processes=, initializer=, initargs=, maxtasksperchild=}", "worker processes (one per CPU by default) that run functions on lists"},
@@ -195,6 +200,7 @@ var HelpDocs = map[string]string{
 	"mp":               "reference.md",
 	"time":             "reference.md",
 	"Process":          "reference.md",
+	"Sentinel":         "reference-connection.md",
 	"Pool":             "reference-pool.md",
 	"AsyncResult":      "reference-pool.md",
 	"IMapIterator":     "reference-pool.md",

@@ -62,8 +62,14 @@ func TestHelpCoversEverything(t *testing.T) {
 	L.SetGlobal("mp", w.module("multiprocessing"))
 	exists := map[string]bool{} // every name the state really has
 
-	// Module functions.
-	for short, module := range map[string]string{"mp": "multiprocessing", "time": "time"} {
+	// Module functions, those of mp's sub-modules included.
+	modules := map[string]string{
+		"mp": "multiprocessing", "time": "time",
+		"mp.connection":    "multiprocessing.connection",
+		"mp.shared_memory": "multiprocessing.shared_memory",
+		"mp.futures":       "concurrent.futures",
+	}
+	for short, module := range modules {
 		w.module(module).ForEach(func(k, _ lua.LValue) {
 			name := short + "." + lua.LVAsString(k)
 			exists[name] = true

@@ -50,7 +50,10 @@ var mpFunctions = map[string]lua.LGFunction{
 
 // connectionFunctions is mp.connection, also
 // require("multiprocessing.connection").
-var connectionFunctions = map[string]lua.LGFunction{}
+var connectionFunctions = map[string]lua.LGFunction{
+	// Waiting on several objects at once (wait.go, sentinel.go).
+	"wait": connectionWait,
+}
 
 // sharedMemoryFunctions is mp.shared_memory, also
 // require("multiprocessing.shared_memory").
@@ -75,6 +78,7 @@ var userdataTypes = map[string]func(L *lua.LState) *lua.LTable{
 	asyncResultTypeName: asyncResultMeta,
 	imapTypeName:        imapMeta,
 	connTypeName:        connMeta,
+	sentinelTypeName:    sentinelMeta,
 
 	lockTypeName:       arenaMeta(lockMethods, nil, lockString),
 	rlockTypeName:      arenaMeta(lockMethods, nil, lockString),
@@ -99,6 +103,8 @@ func decodeHandle(L *lua.LState, typ string, data []byte) (lua.LValue, error) {
 	switch typ {
 	case "Process":
 		return decodeProcess(L, data)
+	case "Sentinel":
+		return decodeSentinel(L, data)
 	case "Lock", "RLock":
 		return decodeLock(L, data, typ == "RLock")
 	case "Semaphore", "BoundedSemaphore":

@@ -46,6 +46,8 @@ type process struct {
 	poolName string // "PoolWorker" for pool workers
 	// started is when spawn started the child, for ps().
 	started time.Time
+	// sentinel is p.sentinel once asked for (sentinel.go).
+	sentinel *lua.LUserData
 }
 
 var processMethods = map[string]lua.LGFunction{
@@ -163,6 +165,8 @@ func processIndex(L *lua.LState) int {
 		} else {
 			L.Push(lua.LNil)
 		}
+	case "sentinel":
+		L.Push(p.sentinelOf(L))
 	default:
 		if v := p.fields.RawGetString(key); v != lua.LNil {
 			L.Push(v)
@@ -197,7 +201,7 @@ func processNewIndex(L *lua.LState) int {
 			Raise(L, "AssertionError", "process has already started")
 		}
 		p.daemon = lua.LVAsBool(v)
-	case "pid", "ident", "exitcode":
+	case "pid", "ident", "exitcode", "sentinel":
 		Raise(L, "AttributeError", "%s is read-only", key)
 	default:
 		p.fields.RawSetString(key, v)
