@@ -21,6 +21,7 @@ import (
 	"os"
 	"regexp"
 	"strings"
+	"sync/atomic"
 	"syscall"
 	"time"
 )
@@ -51,14 +52,15 @@ var (
 )
 
 // MessageTooLargeError is a message longer than the receiver accepts.
-// The connection is closed: the rest of that message is still on its way,
-// and what follows it could not be told apart from it.
+// Nothing more can be received on the connection (the rest of that
+// message is still on its way, and what follows could not be told apart
+// from it); sending still works, as in Python.
 type MessageTooLargeError struct {
 	Size, Limit uint64
 }
 
 func (e *MessageTooLargeError) Error() string {
-	return fmt.Sprintf("bad message length: the peer sent a message of %d bytes, more than the %d accepted; the connection is closed", e.Size, e.Limit)
+	return fmt.Sprintf("bad message length: the peer sent a message of %d bytes, more than the %d accepted; nothing more can be received on this connection", e.Size, e.Limit)
 }
 
 // hostPort is an address read as TCP: a host (a name, an IPv4 address or
@@ -242,7 +244,7 @@ func (l *SocketListener) Accept(ctx context.Context, timeout time.Duration, auth
 	case *net.TCPAddr:
 		from = a.String()
 	case *net.UnixAddr:
-		if a != nil {
+		if a != nil && a.Name != "@" { // Go's name for an unnamed socket
 			from = a.Name
 		}
 	}
@@ -334,7 +336,9 @@ type SocketConn struct {
 	in   []byte // received bytes; in[off:] are not yet taken
 	off  int
 	rerr error // why reading ended for good (ErrPeerClosed…), once it did
+	rbad error // why what is buffered cannot be read (a bad length), once so
 	werr error // why sending ended for good, once it did
+	shut atomic.Bool
 }
 
 func newSocketConn(nc net.Conn) (*SocketConn, error) {
@@ -354,12 +358,17 @@ func newSocketConn(nc net.Conn) (*SocketConn, error) {
 // Close closes the connection; the peer's reads then reach end of file.
 // Safe to call more than once, and from any goroutine.
 func (c *SocketConn) Close() error {
+	c.shut.Store(true)
 	err := c.nc.Close()
 	if errors.Is(err, net.ErrClosed) {
 		return nil
 	}
 	return err
 }
+
+// Closed says whether Close was called, here or by a Send that the
+// context cut short half-way.
+func (c *SocketConn) Closed() bool { return c.shut.Load() }
 
 // Send sends one message made of parts, whole: a send the context cuts
 // short after part of the message went out leaves the peer's stream
@@ -420,7 +429,7 @@ func appendLength(b []byte, size uint64) []byte {
 
 // Recv returns the next message, waiting for timeout at most (-1: no
 // limit, 0: only one already here). A message longer than limit (at most
-// MaxSocketMessage) is a *MessageTooLargeError and closes the connection.
+// MaxSocketMessage) is a *MessageTooLargeError, and ends receiving.
 func (c *SocketConn) Recv(ctx context.Context, timeout time.Duration, limit uint64) ([]byte, error) {
 	dl := makeDeadline(timeout)
 	return c.recv(ctx, &dl, limit)
@@ -468,6 +477,9 @@ func (c *SocketConn) Poll(ctx context.Context, timeout time.Duration) (bool, err
 // the prefix's length (0 when it has not all arrived), the message's,
 // and whether all of it is here.
 func (c *SocketConn) next(limit uint64) (head int, size uint64, whole bool, err error) {
+	if c.rbad != nil {
+		return 0, 0, false, c.rbad
+	}
 	b := c.in[c.off:]
 	if len(b) < 4 {
 		return 0, 0, false, c.rerr
@@ -482,14 +494,12 @@ func (c *SocketConn) next(limit uint64) (head int, size uint64, whole bool, err 
 		}
 		head, size = 12, binary.BigEndian.Uint64(b[4:])
 	default:
-		c.Close()
-		c.rerr = fmt.Errorf("bad message length: the peer sent the length %d, want 0 or more; the connection is closed", n)
-		return 0, 0, false, c.rerr
+		c.rbad = fmt.Errorf("bad message length: the peer sent the length %d, want 0 or more; nothing more can be received on this connection", n)
+		return 0, 0, false, c.rbad
 	}
 	if size > min(limit, MaxSocketMessage) {
-		c.Close()
-		c.rerr = &MessageTooLargeError{Size: size, Limit: min(limit, MaxSocketMessage)}
-		return 0, 0, false, c.rerr
+		c.rbad = &MessageTooLargeError{Size: size, Limit: min(limit, MaxSocketMessage)}
+		return 0, 0, false, c.rbad
 	}
 	if uint64(len(b)-head) >= size {
 		return head, size, true, nil

@@ -136,6 +136,16 @@ func TestSocketHugeLengthPrefix(t *testing.T) {
 	if _, err := b.Recv(ctx, 5*time.Second, 5); !errors.As(err, &tooLarge) || tooLarge.Size != 10 {
 		t.Fatalf("Recv(limit 5) of 10 bytes: %v, want MessageTooLargeError", err)
 	}
+	// Receiving is over, even with a larger limit; sending goes on.
+	if got, err := b.Recv(ctx, 5*time.Second, MaxSocketMessage); !errors.As(err, &tooLarge) {
+		t.Fatalf("Recv after a message too large = %q, %v; want MessageTooLargeError again", got, err)
+	}
+	if err := b.Send(ctx, []byte("back")); err != nil {
+		t.Fatalf("Send after a message too large: %v", err)
+	}
+	if got, err := a.Recv(ctx, 5*time.Second, MaxSocketMessage); err != nil || string(got) != "back" {
+		t.Fatalf("Recv on the other side = %q, %v; want \"back\"", got, err)
+	}
 }
 
 func TestSocketWrongKey(t *testing.T) {
