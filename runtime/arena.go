@@ -37,6 +37,8 @@ var ErrArenaFull = errors.New("shared-memory arena is full")
 //	0    magic "PROCSHAR", version, size
 //	24   top: the first byte never yet handed out (the wilderness)
 //	32   head of the large free list (address-ordered)
+//	40   the trace flag: non-zero while the tree is traced (package trace)
+//	48   head of the list of the processes' trace buffers (package trace)
 //	64   the allocator's Mutex
 //	72   the output lock (a Mutex)
 //	80   registry high-water mark
@@ -89,13 +91,15 @@ type Arena struct {
 
 const (
 	arenaMagic   = 0x52414853434f5250 // "PROCSHAR", little-endian
-	arenaVersion = 2
+	arenaVersion = 3
 
 	hdrMagic      = 0
 	hdrVersion    = 8
 	hdrSize       = 16
 	hdrTop        = 24
 	hdrLargeHead  = 32
+	hdrTraceOn    = 40
+	hdrTraceHead  = 48
 	hdrAllocLock  = 64
 	hdrOutputLock = 72
 	hdrRegHigh    = 80
@@ -235,6 +239,13 @@ func (a *Arena) File() *os.File { return a.f }
 
 // Size returns the arena's capacity in bytes.
 func (a *Arena) Size() int64 { return a.size }
+
+// TraceWords returns the two header words package trace keeps: the flag
+// that says the tree is traced, and the head of the list of the
+// processes' trace buffers. Both start at 0.
+func (a *Arena) TraceWords() (on, head *uint64) {
+	return a.Uint64(hdrTraceOn), a.Uint64(hdrTraceHead)
+}
 
 // OutputLock returns the tree-wide lock that every process's print holds
 // around its single write(2).

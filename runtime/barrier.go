@@ -131,6 +131,20 @@ func (b *Barrier) setRoundBroken(gen uint32, broken bool) {
 // Barrier for all (ErrBrokenBarrier); so does cancelling ctx (may be nil),
 // and the canceller gets ctx.Err().
 func (b *Barrier) Wait(ctx context.Context, timeout time.Duration, action func() error) (int, error) {
+	var gen uint32
+	if tr := activeTracer(); tr != nil {
+		w := TraceWait{Kind: WaitBarrier, Object: b.off, Start: tr.Now()}
+		idx, err := b.wait(ctx, timeout, action, &gen)
+		w.End, w.OK = tr.Now(), err == nil
+		w.Index, w.Generation, w.Broken = uint32(idx), gen, errors.Is(err, ErrBrokenBarrier)
+		tr.Wait(w)
+		return idx, err
+	}
+	return b.wait(ctx, timeout, action, &gen)
+}
+
+// wait is Wait; it sets *round to the generation of the round it joined.
+func (b *Barrier) wait(ctx context.Context, timeout time.Duration, action func() error, round *uint32) (int, error) {
 	start := time.Now()
 	if err := b.lock(ctx, timeout); err != nil {
 		if errors.Is(err, ErrTimeout) {
@@ -145,6 +159,7 @@ func (b *Barrier) Wait(ctx context.Context, timeout time.Duration, action func()
 		return 0, ErrBrokenBarrier
 	}
 	gen := b.get(barGen)
+	*round = gen
 	idx := b.get(barCount)
 	b.set(barCount, idx+1)
 	if int(idx)+1 == b.Parties() {

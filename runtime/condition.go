@@ -122,7 +122,16 @@ func (c *Condition) Wait(ctx context.Context, timeout time.Duration) (bool, erro
 		r = rl
 		depth = atomic.LoadUint32(r.depth)
 	}
-	woken, err := c.cond.Wait(m, ctx, timeout)
+	var woken bool
+	var err error
+	if tr := activeTracer(); tr != nil {
+		w := TraceWait{Kind: WaitCondition, Object: c.off, Start: tr.Now()}
+		woken, err = c.cond.Wait(m, ctx, timeout)
+		w.End, w.OK = tr.Now(), woken
+		tr.Wait(w)
+	} else {
+		woken, err = c.cond.Wait(m, ctx, timeout)
+	}
 	if r != nil {
 		atomic.StoreUint32(r.depth, depth)
 	}

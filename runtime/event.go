@@ -89,6 +89,18 @@ func (e *Event) Wait(ctx context.Context, timeout time.Duration) (bool, error) {
 	if timeout == 0 {
 		return false, nil
 	}
+	if tr := activeTracer(); tr != nil {
+		tw := TraceWait{Kind: WaitEvent, Object: e.off, Start: tr.Now()}
+		ok, err := e.wait(ctx, w, timeout)
+		tw.End, tw.OK = tr.Now(), ok
+		tr.Wait(tw)
+		return ok, err
+	}
+	return e.wait(ctx, w, timeout)
+}
+
+// wait is Wait's sleep while the word stays w.
+func (e *Event) wait(ctx context.Context, w uint32, timeout time.Duration) (bool, error) {
 	if ctx != nil {
 		if err := ctx.Err(); err != nil {
 			return false, err

@@ -47,6 +47,9 @@ func (l *Lock) Acquire(ctx context.Context, block bool, timeout time.Duration) (
 	if !block {
 		return l.m.TryLock(), nil
 	}
+	if tr := activeTracer(); tr != nil {
+		return acquired(l.m.traceLock(tr, WaitLock, ctx, timeout))
+	}
 	return acquired(l.m.Lock(ctx, timeout))
 }
 
@@ -124,9 +127,12 @@ func (r *RLock) Acquire(ctx context.Context, block bool, timeout time.Duration) 
 	}
 	var ok bool
 	var err error
-	if !block {
+	switch tr := activeTracer(); {
+	case !block:
 		ok = r.m.TryLock()
-	} else {
+	case tr != nil:
+		ok, err = acquired(r.m.traceLock(tr, WaitRLock, ctx, timeout))
+	default:
 		ok, err = acquired(r.m.Lock(ctx, timeout))
 	}
 	if ok {

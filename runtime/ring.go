@@ -699,23 +699,32 @@ func (m parts) len() int { return len(m.head) + len(m.body) }
 // putFrame appends one frame of kind with payload m, within timeout.
 func (r *Ring) putFrame(ctx context.Context, kind byte, m parts, timeout time.Duration) error {
 	size := frameSize(m.len())
+	tr := activeTracer()
 	if r.flags&flagTrack == 0 || r.anyHolder(RingReader) {
 		EnterCritical()
 		if r.wmu.tryCAS() {
 			r.redoWrite()
 			w := atomic.LoadUint64(r.widx)
 			if r.room(w, size) {
+				var at int64
+				if tr != nil {
+					at = tr.Now() // before the commit: a get sees it after
+				}
 				r.publish(w, size, kind, m)
+				seq := *r.puts
 				r.wmu.Unlock()
 				LeaveCritical()
 				wakeOne(r.dataSeq, r.rwaiting)
+				if tr != nil {
+					r.traceMessage(tr, false, seq, at, at, false)
+				}
 				return nil
 			}
 			r.wmu.Unlock()
 		}
 		LeaveCritical()
 	}
-	return r.putSlow(ctx, kind, m, size, timeout)
+	return r.putSlow(ctx, kind, m, size, timeout, tr)
 }
 
 // publish writes a frame at w and publishes it. The caller holds the
@@ -727,11 +736,16 @@ func (r *Ring) publish(w, size uint64, kind byte, m parts) {
 	r.commitWrite(w + size)
 }
 
-func (r *Ring) putSlow(ctx context.Context, kind byte, m parts, size uint64, timeout time.Duration) error {
+func (r *Ring) putSlow(ctx context.Context, kind byte, m parts, size uint64, timeout time.Duration, tr Tracer) error {
 	dl := makeDeadline(timeout)
 	if err := r.checkReaders(); err != nil {
 		return err
 	}
+	var start int64
+	if tr != nil {
+		start = tr.Now()
+	}
+	blocked := false
 	for {
 		if err := lockCritical(r.wmu, ctx, &dl); err != nil {
 			return err
@@ -739,14 +753,23 @@ func (r *Ring) putSlow(ctx context.Context, kind byte, m parts, size uint64, tim
 		r.redoWrite()
 		w := atomic.LoadUint64(r.widx)
 		if r.room(w, size) {
+			var at int64
+			if tr != nil {
+				at = tr.Now()
+			}
 			r.publish(w, size, kind, m)
+			seq := *r.puts
 			r.wmu.Unlock()
 			LeaveCritical()
 			wakeOne(r.dataSeq, r.rwaiting)
+			if tr != nil {
+				r.traceMessage(tr, false, seq, at, start, blocked)
+			}
 			return nil
 		}
 		r.wmu.Unlock()
 		LeaveCritical()
+		blocked = true
 		if err := r.awaitRoom(ctx, &dl, size); err != nil {
 			return err
 		}
@@ -782,6 +805,7 @@ func (r *Ring) Get(ctx context.Context, block bool, timeout time.Duration) ([]by
 	if !block {
 		timeout = 0
 	}
+	tr := activeTracer()
 	EnterCritical()
 	if r.rmu.tryCAS() {
 		r.redoRead()
@@ -789,16 +813,21 @@ func (r *Ring) Get(ctx context.Context, block bool, timeout time.Duration) ([]by
 		if atomic.LoadUint64(r.widx) != rd {
 			if n, kind := r.header(rd); kind == kindWhole && frameSize(int(n)) <= r.maxFrame {
 				msg := r.takeWhole(rd, n)
+				seq := *r.gets
 				r.rmu.Unlock()
 				LeaveCritical()
 				r.afterGet()
+				if tr != nil {
+					at := tr.Now() // after the commit
+					r.traceMessage(tr, true, seq, at, at, false)
+				}
 				return msg, nil
 			}
 		}
 		r.rmu.Unlock()
 	}
 	LeaveCritical()
-	return r.getSlow(ctx, timeout)
+	return r.getSlow(ctx, timeout, tr)
 }
 
 // Reused reports whether msg, which Get returned, lies in the buffer the
@@ -829,22 +858,32 @@ func (r *Ring) afterGet() {
 	}
 }
 
-func (r *Ring) getSlow(ctx context.Context, timeout time.Duration) ([]byte, error) {
+func (r *Ring) getSlow(ctx context.Context, timeout time.Duration, tr Tracer) ([]byte, error) {
 	dl := makeDeadline(timeout)
+	var start int64
+	if tr != nil {
+		start = tr.Now()
+	}
+	blocked := false
 	for {
 		if err := lockCritical(r.rmu, ctx, &dl); err != nil {
 			return nil, err
 		}
 		r.redoRead()
 		msg, blk, err := r.readLocked()
+		seq := *r.gets
 		r.rmu.Unlock()
 		LeaveCritical()
 		if msg != nil || err != nil {
 			// A reader killed before this Free leaks the block.
 			r.a.Free(blk)
 			r.afterGet()
+			if tr != nil && msg != nil {
+				r.traceMessage(tr, true, seq, tr.Now(), start, blocked)
+			}
 			return msg, err
 		}
+		blocked = true
 		if err := r.awaitData(ctx, &dl); err != nil {
 			return nil, err
 		}

@@ -102,6 +102,18 @@ func (s *Semaphore) Acquire(ctx context.Context, block bool, timeout time.Durati
 	if !block || timeout == 0 {
 		return false, nil
 	}
+	if tr := activeTracer(); tr != nil {
+		w := TraceWait{Kind: WaitSemaphore, Object: s.off, Start: tr.Now()}
+		ok, err := s.wait(ctx, timeout)
+		w.End, w.OK = tr.Now(), ok
+		tr.Wait(w)
+		return ok, err
+	}
+	return s.wait(ctx, timeout)
+}
+
+// wait is Acquire's wait for a value to take.
+func (s *Semaphore) wait(ctx context.Context, timeout time.Duration) (bool, error) {
 	if ctx != nil {
 		if err := ctx.Err(); err != nil {
 			return false, err
