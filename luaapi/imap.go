@@ -58,6 +58,9 @@ func imapNext(L *lua.LState) int {
 // its index and value and returns 2; it returns 0 after the last item.
 func (it *imapIter) step(L *lua.LState, timeout time.Duration) int {
 	c := it.c
+	if c.src != nil {
+		return it.stepPulled(L, timeout)
+	}
 	if it.next >= c.n {
 		c.p.pump(L)
 		return 0
@@ -86,27 +89,64 @@ func (it *imapIter) step(L *lua.LState, timeout time.Duration) int {
 	return 2
 }
 
+// stepPulled is step for an imap over a function: it first pulls more
+// items if the iterator has taken enough to make room (see pullSource).
+// An error the function raised is given at its place, after the items
+// it gave before; then the iterator ends.
+func (it *imapIter) stepPulled(L *lua.LState, timeout time.Duration) int {
+	c := it.c
+	s := c.src
+	if s.pulling {
+		Raise(L, "ValueError", "%s: the iterator was called by the function that gives its items", c.what)
+	}
+	c.feed(L)
+	if !c.p.waitFor(func() bool { return s.next(c) }, timeout, false) {
+		Raise(L, "TimeoutError", "%s: no result within %g seconds", c.what, timeout.Seconds())
+	}
+	i, v, err, ok := s.take()
+	if !ok {
+		return 0
+	}
+	it.next++
+	if err != nil {
+		L.Error(err, 0)
+	}
+	L.Push(lua.LNumber(i + 1))
+	L.Push(v)
+	return 2
+}
+
 // imapString is the iterator's repr: what it iterates over, how far it
 // got, and how to use it.
 func imapString(L *lua.LState) int {
 	it := checkIMap(L, 1)
-	items := "items"
+	over := fmt.Sprintf("%d items", it.c.n)
 	if it.c.n == 1 {
-		items = "item"
+		over = "1 item"
+	}
+	end := it.next >= it.c.n
+	if s := it.c.src; s != nil {
+		over = "a function"
+		end = s.done && end
 	}
 	taken := ""
 	switch {
-	case it.next > 0 && it.next >= it.c.n:
+	case it.next > 0 && end:
 		taken = ", all taken"
 	case it.next > 0:
 		taken = fmt.Sprintf(", %d taken", it.next)
 	}
-	L.Push(lua.LString(fmt.Sprintf("<%s iterator over %d %s%s: use in a for loop: for i, v in it do ... end>", it.c.what, it.c.n, items, taken)))
+	L.Push(lua.LString(fmt.Sprintf("<%s iterator over %s%s: use in a for loop: for i, v in it do ... end>", it.c.what, over, taken)))
 	return 1
 }
 
 // isSettled says whether item i has its result or error.
-func (c *poolCall) isSettled(i int) bool { return c.settled[i] }
+func (c *poolCall) isSettled(i int) bool {
+	if c.src != nil {
+		return c.src.isSettled(c, i)
+	}
+	return c.settled[i]
+}
 
 // imapMeta makes the metatable of imap iterators: methods, and a call
 // that is next() for a generic for.

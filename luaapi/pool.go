@@ -64,6 +64,7 @@ type pool struct {
 	pending      map[*poolCall]struct{}
 	callbacks    []*poolCall // finished calls whose callbacks have not run
 	finished     uint64      // calls finished so far (poolCall.seq)
+	sources      []*poolCall // imap calls still pulling items (pool_pull.go)
 	ud           *lua.LUserData
 }
 
@@ -88,6 +89,7 @@ type poolCall struct {
 	callback  lua.LValue
 	errback   lua.LValue
 	cbPending bool
+	src       *pullSource // an imap whose items come from a function (pool_pull.go)
 }
 
 // poolTask is a chunk of a call: items first … first+count-1 (0-based),
@@ -317,7 +319,7 @@ func poolClose(L *lua.LState) int {
 	p := checkPool(L, 1)
 	if p.state == stateRun {
 		p.state = stateClose
-		p.sched.Close()
+		p.closeScheduler()
 	}
 	p.pump(L)
 	return 0

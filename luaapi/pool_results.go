@@ -12,6 +12,10 @@ import (
 )
 
 func (c *poolCall) setResult(i int, v lua.LValue) {
+	if c.src != nil {
+		c.src.settle(c, i, v, nil)
+		return
+	}
 	if c.settled[i] {
 		return
 	}
@@ -24,6 +28,10 @@ func (c *poolCall) setResult(i int, v lua.LValue) {
 }
 
 func (c *poolCall) setError(i int, err lua.LValue) {
+	if c.src != nil {
+		c.src.settle(c, i, nil, err)
+		return
+	}
 	if c.settled[i] {
 		return
 	}
@@ -95,6 +103,9 @@ func (p *pool) pump(L *lua.LState) {
 	}
 	p.maintain()
 	if L != nil {
+		if len(p.sources) > 0 {
+			p.feed(L) // pulled imaps top up (see pullSource)
+		}
 		p.runCallbacks(L)
 	}
 }
@@ -257,7 +268,7 @@ func (p *pool) maintain() {
 		}
 		return
 	}
-	if p.state == stateClose && p.sched.Queued() == 0 {
+	if p.state == stateClose && p.sched.Queued() == 0 && len(p.sources) == 0 {
 		return
 	}
 	for len(p.live) < p.n {

@@ -50,29 +50,21 @@ func (p *pool) submitItems(L *lua.LState, c *poolCall, items []lua.LValue, chunk
 	tasks := make([]*runtime.PoolTask, 0, (len(items)+chunksize-1)/chunksize)
 	for first := 0; first < len(items); first += chunksize {
 		count := min(chunksize, len(items)-first)
-		if c.mode == modeMap {
-			if packed, ok := packNumbers(items[first : first+count]); ok {
-				t := &poolTask{call: c, first: first, count: count, packed: packed}
-				tasks = append(tasks, &runtime.PoolTask{Frame: t.frame, Value: t})
-				continue
-			}
-		}
-		e := p.w.NewEncoder()
-		for i := first; i < first+count; i++ {
-			if c.mode == modeStar {
+		if c.mode == modeStar {
+			for i := first; i < first+count; i++ {
 				if _, ok := items[i].(*lua.LTable); !ok {
 					delete(p.pending, c)
 					Raise(L, "TypeError", "%s: item %d is a %s, want a table of arguments", c.what, i+1, items[i].Type().String())
 				}
 			}
-			if err := e.Encode(items[i], "item"); err != nil {
-				delete(p.pending, c)
-				e = p.w.NewEncoder()
-				raiseSend(L, e.Encode(items[i], fmt.Sprintf("list[%d]", i+1)))
-			}
 		}
-		t := &poolTask{call: c, first: first, count: count, items: e}
-		tasks = append(tasks, &runtime.PoolTask{Frame: t.frame, Value: t})
+		t, bad, err := c.chunkTask(items[first:first+count], first)
+		if err != nil {
+			delete(p.pending, c)
+			e := p.w.NewEncoder()
+			raiseSend(L, e.Encode(items[first+bad], fmt.Sprintf("list[%d]", first+bad+1)))
+		}
+		tasks = append(tasks, t)
 	}
 	p.sched.Submit(tasks...)
 	return tasks
@@ -146,11 +138,17 @@ func (p *pool) defaultChunksize(n int) int {
 	return c
 }
 
-// itemsArg reads the list of items at n.
+// itemsArg reads the items at n: a list, or a function called with no
+// arguments until it returns nil.
 func itemsArg(L *lua.LState, n int, what string) []lua.LValue {
 	v := L.Get(n)
-	if _, ok := v.(*lua.LTable); !ok {
-		Raise(L, "TypeError", "%s: got a %s, want a list", what, v.Type().String())
+	switch v.(type) {
+	case *lua.LTable:
+	case *lua.LFunction:
+		checkNotTriple(L, n+1, what, false)
+		return pullAll(L, v)
+	default:
+		Raise(L, "TypeError", "%s: got a %s, want a list or a function that gives the items", what, v.Type().String())
 	}
 	return argList(L, v, what)
 }
@@ -185,6 +183,9 @@ const applyKwargs = "pass a table as an argument, as in pool:apply(f, {1, {key =
 func startMap(L *lua.LState, what string, mode byte, async bool, defChunk int) *poolCall {
 	p := checkPool(L, 1)
 	fn := L.Get(2)
+	if src, ok := L.Get(3).(*lua.LFunction); ok && strings.HasPrefix(what, "imap") {
+		return startPulledMap(L, p, what, fn, src)
+	}
 	items := itemsArg(L, 3, what)
 	var given [3]lua.LValue // chunksize, callback, error_callback
 	if async {
