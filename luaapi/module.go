@@ -41,8 +41,10 @@ var mpFunctions = map[string]lua.LGFunction{
 	"Pipe":          mpPipe,
 
 	// Shared memory (shared.go).
-	"Value": mpValue,
-	"Array": mpArray,
+	"Value":    mpValue,
+	"Array":    mpArray,
+	"RawValue": mpRawValue,
+	"RawArray": mpRawArray,
 
 	// Scoped use of any object with acquire/release or close (with.go).
 	"with": mpWith,

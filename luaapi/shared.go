@@ -1,5 +1,6 @@
 // Value and Array: mp.Value(typecode [, init [, lock]]) and
-// mp.Array(typecode, size_or_list [, lock]), numbers in the arena.
+// mp.Array(typecode, size_or_list [, lock]), numbers in the arena, and
+// their lockless forms mp.RawValue and mp.RawArray.
 
 package luaapi
 
@@ -83,6 +84,8 @@ var arrayMethods = map[string]lua.LGFunction{
 	"acquire":  sharedAcquire,
 	"release":  sharedRelease,
 	"totable":  arrayToTable,
+	"slice":    arraySlice,
+	"iter":     arrayIter,
 	"close":    sharedClose,
 }
 
@@ -141,18 +144,21 @@ func checkTypecode(L *lua.LState, v lua.LValue, what string) (byte, int) {
 }
 
 // The parameters of Value and Array after the typecode: an options
-// table can stand for them (mp.Value("i", 0, {lock = false})).
+// table can stand for them (mp.Value("i", 0, {lock = false})). RawValue
+// and RawArray take no lock, as Python's do.
 var (
-	valueParams = params{pos: []string{"init", "lock"}}
-	arrayParams = params{pos: []string{"size_or_list", "lock"}, list: "size_or_list"}
+	valueParams    = params{pos: []string{"init", "lock"}}
+	arrayParams    = params{pos: []string{"size_or_list", "lock"}, list: "size_or_list"}
+	rawValueParams = params{pos: []string{"init"}}
+	rawArrayParams = params{pos: []string{"size_or_list"}, list: "size_or_list"}
 )
 
-// newShared allocates n elements and sets up the lock the argument lock
-// asks for: nil or true a new RLock, false none, or the Lock or RLock
-// given.
-func newShared(L *lua.LState, what string, code byte, size, n int, lock lua.LValue) *sharedObj {
+// newShared allocates n elements of an Array (array) or a Value, and sets
+// up the lock the argument lock asks for: nil or true a new RLock, false
+// none, or the Lock or RLock given. what names the call in errors.
+func newShared(L *lua.LState, what string, array bool, code byte, size, n int, lock lua.LValue) *sharedObj {
 	a := checkArena(L, what)
-	s := &sharedObj{w: worldOf(L), array: what == "Array", code: code, size: size, n: n}
+	s := &sharedObj{w: worldOf(L), array: array, code: code, size: size, n: n}
 	switch v := lock.(type) {
 	case *lua.LNilType:
 		s.lockKind = sharedRLock
@@ -193,18 +199,31 @@ func newShared(L *lua.LState, what string, code byte, size, n int, lock lua.LVal
 
 // mpValue is mp.Value(typecode [, init [, lock]]).
 func mpValue(L *lua.LState) int {
-	code, size := checkTypecode(L, L.Get(1), "Value")
-	var given [2]lua.LValue
-	valueParams.read(L, 2, "Value", given[:])
+	var given [2]lua.LValue // init, lock
+	return newValue(L, "Value", valueParams, given[:])
+}
+
+// mpRawValue is mp.RawValue(typecode [, init]): a Value with no lock, as
+// mp.Value(typecode, init, false) makes.
+func mpRawValue(L *lua.LState) int {
+	given := [2]lua.LValue{lua.LNil, lua.LFalse} // init, and no lock
+	return newValue(L, "RawValue", rawValueParams, given[:])
+}
+
+// newValue makes a Value from the typecode at 1 and p's parameters after
+// it, read into given (init, then lock where p has it).
+func newValue(L *lua.LState, what string, p params, given []lua.LValue) int {
+	code, size := checkTypecode(L, L.Get(1), what)
+	p.read(L, 2, what, given[:len(p.pos)])
 	init := given[0]
 	if init != lua.LNil {
-		checkNumber(L, init, "Value: initial value")
+		checkNumber(L, init, what+": initial value")
 	}
-	s := newShared(L, "Value", code, size, 1, given[1])
+	s := newShared(L, what, false, code, size, 1, given[1])
 	if init != lua.LNil {
 		if err := s.store(0, init); err != nil {
 			closeArenaObject(s)
-			Raise(L, "ValueError", "Value: %v", err)
+			Raise(L, "ValueError", "%s: %v", what, err)
 		}
 	}
 	L.Push(s.userdata())
@@ -213,31 +232,44 @@ func mpValue(L *lua.LState) int {
 
 // mpArray is mp.Array(typecode, size_or_list [, lock]).
 func mpArray(L *lua.LState) int {
-	code, size := checkTypecode(L, L.Get(1), "Array")
-	var given [2]lua.LValue
-	arrayParams.read(L, 2, "Array", given[:])
+	var given [2]lua.LValue // size_or_list, lock
+	return newArray(L, "Array", arrayParams, given[:])
+}
+
+// mpRawArray is mp.RawArray(typecode, size_or_list): an Array with no
+// lock, as mp.Array(typecode, size_or_list, false) makes.
+func mpRawArray(L *lua.LState) int {
+	given := [2]lua.LValue{lua.LNil, lua.LFalse} // size_or_list, and no lock
+	return newArray(L, "RawArray", rawArrayParams, given[:])
+}
+
+// newArray makes an Array from the typecode at 1 and p's parameters after
+// it, read into given (size_or_list, then lock where p has it).
+func newArray(L *lua.LState, what string, p params, given []lua.LValue) int {
+	code, size := checkTypecode(L, L.Get(1), what)
+	p.read(L, 2, what, given[:len(p.pos)])
 	var list *lua.LTable
 	n := 0
 	switch v := given[0].(type) {
 	case lua.LNumber:
 		f := float64(v)
 		if f != math.Trunc(f) || f < 0 || f > 1<<40 {
-			Raise(L, "ValueError", "Array: got size %v, want an integer of 0 or more", v)
+			Raise(L, "ValueError", "%s: got size %v, want an integer of 0 or more", what, v)
 		}
 		n = int(f)
 	case *lua.LTable:
 		list, n = v, v.Len()
 		for i := 1; i <= n; i++ {
-			checkNumber(L, v.RawGetInt(i), fmt.Sprintf("Array: element %d", i))
+			checkNumber(L, v.RawGetInt(i), fmt.Sprintf("%s: element %d", what, i))
 		}
 	default:
-		Raise(L, "TypeError", "Array: got a %s as size_or_list, want a size or a list of numbers", v.Type().String())
+		Raise(L, "TypeError", "%s: got a %s as size_or_list, want a size or a list of numbers", what, v.Type().String())
 	}
-	s := newShared(L, "Array", code, size, n, given[1])
+	s := newShared(L, what, true, code, size, n, given[1])
 	for i := 0; list != nil && i < n; i++ {
 		if err := s.store(i, list.RawGetInt(i+1)); err != nil {
 			closeArenaObject(s)
-			Raise(L, "ValueError", "Array: element %d: %v", i+1, err)
+			Raise(L, "ValueError", "%s: element %d: %v", what, i+1, err)
 		}
 	}
 	L.Push(s.userdata())
@@ -356,6 +388,72 @@ func arrayToTable(L *lua.LState) int {
 	}
 	L.Push(t)
 	return 1
+}
+
+// arraySlice is a:slice([i [, j]]): elements i to j, both included, as a
+// new Lua list, with string.sub's rules: i defaults to 1 and j to #a, a
+// negative index counts from the end (-1 is the last element), and what
+// lies outside 1 … #a is cut off, so a range beyond the ends gives fewer
+// elements (or none), never an IndexError, as a Python slice does.
+func arraySlice(L *lua.LState) int {
+	s := checkShared(L, 1, "slice")
+	i := sliceBound(L, 2, "i", 1, s.n)
+	j := sliceBound(L, 3, "j", s.n, s.n)
+	i = max(i, 1)
+	j = min(j, s.n)
+	t := L.CreateTable(max(j-i+1, 0), 0)
+	for k := i; k <= j; k++ {
+		t.RawSetInt(k-i+1, s.load(k-1))
+	}
+	L.Push(t)
+	return 1
+}
+
+// sliceBound reads a bound of a:slice at n: def when nil, a negative one
+// counted from the end of n elements.
+func sliceBound(L *lua.LState, at int, name string, def, n int) int {
+	v := L.Get(at)
+	if v == lua.LNil {
+		return def
+	}
+	x, ok := v.(lua.LNumber)
+	if !ok {
+		Raise(L, "TypeError", "Array.slice: got a %s as %s, want an integer", v.Type().String(), name)
+	}
+	f := float64(x)
+	if f != math.Trunc(f) {
+		Raise(L, "ValueError", "Array.slice: got %v as %s, want an integer", x, name)
+	}
+	f = max(min(f, float64(n)+1), -float64(n)-1) // beyond the ends is cut off anyway
+	if f < 0 {
+		f += float64(n) + 1
+	}
+	return int(f)
+}
+
+// arrayIter is a:iter(): for i, x in a:iter() do … end goes over the
+// elements as ipairs goes over a list (ipairs itself takes only tables).
+// Each step reads the element then, so a loop sees what other processes
+// wrote meanwhile.
+func arrayIter(L *lua.LState) int {
+	checkShared(L, 1, "iter")
+	L.Push(L.NewFunction(arrayNext))
+	L.Push(L.Get(1))
+	L.Push(lua.LNumber(0))
+	return 3
+}
+
+// arrayNext is the step of a:iter(): after index i, i+1 and its element,
+// or nothing past the end.
+func arrayNext(L *lua.LState) int {
+	s := checkShared(L, 1, "iter")
+	i := L.CheckInt(2)
+	if i < 0 || i >= s.n {
+		return 0
+	}
+	L.Push(lua.LNumber(i + 1))
+	L.Push(s.load(i))
+	return 2
 }
 
 // lock returns the object's lock as a userdata; AttributeError when it was
