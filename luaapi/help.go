@@ -106,6 +106,30 @@ var helpEntries = []HelpEntry{
 	{"IMapIterator", "pool:imap(f, list), pool:imap_unordered(f, list)", "the results of imap: for i, v in it do ... end, i the item's index in list"},
 	{"IMapIterator:next", "it:next([timeout])", "the next index and value (nothing after the last), raising the item's error; TimeoutError"},
 
+	// concurrent.futures
+	{"mp.futures.ProcessPoolExecutor", "mp.futures.ProcessPoolExecutor([max_workers])", "worker processes that run calls and give Futures; see help(\"ProcessPoolExecutor\")"},
+	{"mp.futures.as_completed", "mp.futures.as_completed(fs [, timeout])", "an iterator of the futures of fs as they are done: for f in futures.as_completed(fs) do ... end"},
+	{"mp.futures.wait", "mp.futures.wait(fs [, timeout [, return_when]])", "wait until return_when holds (ALL_COMPLETED by default) or timeout passes; gives the lists done, not_done"},
+	{"mp.futures.ALL_COMPLETED", "mp.futures.ALL_COMPLETED", "return_when for wait: every future is done"},
+	{"mp.futures.FIRST_COMPLETED", "mp.futures.FIRST_COMPLETED", "return_when for wait: any future is done"},
+	{"mp.futures.FIRST_EXCEPTION", "mp.futures.FIRST_EXCEPTION", "return_when for wait: any future failed, else every one is done"},
+
+	// ProcessPoolExecutor
+	{"ProcessPoolExecutor", "futures.ProcessPoolExecutor([max_workers]) or futures.ProcessPoolExecutor{max_workers=, initializer=, initargs=, max_tasks_per_child=}", "worker processes (one per CPU by default) that run the calls submitted, each giving a Future"},
+	{"ProcessPoolExecutor:submit", "ex:submit(f, ...)", "queue f(...) for a worker and give its Future at once; RuntimeError after shutdown"},
+	{"ProcessPoolExecutor:map", "ex:map(f, list [, list2 ...] [, {timeout=, chunksize=}])", "an iterator of index, f(x) in order: for i, v in ex:map(f, list) do ... end; a failed item raises at its place"},
+	{"ProcessPoolExecutor:shutdown", "ex:shutdown([wait]) or ex:shutdown{wait=, cancel_futures=}", "take no more work; cancel_futures cancels what has not started; wait (the default) waits for the rest"},
+
+	// Future
+	{"Future", "ex:submit(f, ...)", "the result of a call submitted to a ProcessPoolExecutor"},
+	{"Future:result", "fut:result([timeout])", "the value once done, or the task's error (RemoteError...); CancelledError, TimeoutError"},
+	{"Future:exception", "fut:exception([timeout])", "the task's error once done, nil if it succeeded; CancelledError, TimeoutError"},
+	{"Future:done", "fut:done()", "whether it finished or was cancelled"},
+	{"Future:running", "fut:running()", "whether a worker runs it now"},
+	{"Future:cancel", "fut:cancel()", "cancel it unless a worker has started it; true when it is cancelled"},
+	{"Future:cancelled", "fut:cancelled()", "whether it was cancelled"},
+	{"Future:add_done_callback", "fut:add_done_callback(fn)", "call fn(fut) in this process once it is done, at once if it is; an error in fn goes to stderr"},
+
 	// Queues
 	{"Queue", "mp.Queue([maxsize]) or mp.Queue{maxsize=, ring_size=}", "a FIFO queue between processes, bounded when maxsize > 0"},
 	{"Queue:put", "q:put(v [, block [, timeout]])", "add v; Full when a bounded queue has no room in time"},
@@ -221,6 +245,9 @@ var HelpDocs = map[string]string{
 	"Connection":       "reference-data.md",
 	"Value":            "reference-data.md",
 	"Array":            "reference-data.md",
+
+	"ProcessPoolExecutor": "reference-futures.md",
+	"Future":              "reference-futures.md",
 }
 
 // HelpEntries is every entry, in order.

@@ -61,8 +61,13 @@ var connectionFunctions = map[string]lua.LGFunction{
 // require("multiprocessing.shared_memory").
 var sharedMemoryFunctions = map[string]lua.LGFunction{}
 
-// futuresFunctions is require("concurrent.futures"), also mp.futures.
-var futuresFunctions = map[string]lua.LGFunction{}
+// futuresFunctions is require("concurrent.futures"), also mp.futures
+// (futures.go, executor.go, executor_map.go, future.go).
+var futuresFunctions = map[string]lua.LGFunction{
+	"ProcessPoolExecutor": newExecutor,
+	"as_completed":        futuresAsCompleted,
+	"wait":                futuresWait,
+}
 
 // timeFunctions is require("time") (time.go).
 var timeFunctions = map[string]lua.LGFunction{
@@ -79,6 +84,8 @@ var userdataTypes = map[string]func(L *lua.LState) *lua.LTable{
 	poolTypeName:        poolMeta,
 	asyncResultTypeName: asyncResultMeta,
 	imapTypeName:        imapMeta,
+	executorTypeName:    executorMeta,
+	futureTypeName:      futureMeta,
 	connTypeName:        connMeta,
 	sentinelTypeName:    sentinelMeta,
 
@@ -153,7 +160,9 @@ func (w *World) install() {
 	mp := w.addModule("multiprocessing", mpFunctions)
 	L.SetField(mp, "connection", w.addModule("multiprocessing.connection", connectionFunctions))
 	L.SetField(mp, "shared_memory", w.addModule("multiprocessing.shared_memory", sharedMemoryFunctions))
-	L.SetField(mp, "futures", w.addModule("concurrent.futures", futuresFunctions))
+	futures := w.addModule("concurrent.futures", futuresFunctions)
+	setFuturesConstants(L, futures)
+	L.SetField(mp, "futures", futures)
 	w.addModule("time", timeFunctions)
 	w.types = userdataTypes
 	watchOwnerDeaths(w)
