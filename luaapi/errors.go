@@ -8,6 +8,33 @@ import (
 	lua "github.com/yuin/gopher-lua"
 )
 
+// errorTypes are the types of the errors procsh raises. Each is also a
+// field of the multiprocessing module holding its own name
+// (mp.TimeoutError == "TimeoutError"), so that err.type == mp.TimeoutError
+// reads as Python's except mp.TimeoutError. Every type raised anywhere
+// must be here: errortypes_test.go reads the source to check it.
+var errorTypes = []string{
+	// Python's multiprocessing module has these.
+	"ProcessError", "BufferTooShort", "AuthenticationError", "TimeoutError",
+	// queue.Empty and queue.Full, threading.BrokenBarrierError,
+	// concurrent.futures.CancelledError.
+	"Empty", "Full", "BrokenBarrierError", "CancelledError",
+	// procsh's own.
+	"RemoteError", "WorkerLostError", "SerializationError", "ArenaFullError",
+	// Python's built-in exceptions.
+	"TypeError", "ValueError", "AssertionError", "AttributeError",
+	"LookupError", "IndexError", "KeyError", "EOFError", "RuntimeError",
+	"OSError", "FileExistsError", "FileNotFoundError", "PermissionError",
+	"ConnectionRefusedError", "KeyboardInterrupt",
+}
+
+// setErrorTypes makes each error type a field of mod holding its name.
+func setErrorTypes(mod *lua.LTable) {
+	for _, typ := range errorTypes {
+		mod.RawSetString(typ, lua.LString(typ))
+	}
+}
+
 // errorMetaKey is where a state's error metatable lives in its registry.
 const errorMetaKey = "procsh.error"
 

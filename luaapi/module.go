@@ -158,6 +158,7 @@ func (w *World) install() {
 	L.SetField(L.GetGlobal("os"), "exit", L.NewFunction(osExit))
 
 	mp := w.addModule("multiprocessing", mpFunctions)
+	setErrorTypes(mp) // mp.TimeoutError == "TimeoutError"… (errors.go)
 	L.SetField(mp, "connection", w.addModule("multiprocessing.connection", connectionFunctions))
 	L.SetField(mp, "shared_memory", w.addModule("multiprocessing.shared_memory", sharedMemoryFunctions))
 	futures := w.addModule("concurrent.futures", futuresFunctions)
