@@ -52,6 +52,8 @@ var helpEntries = []HelpEntry{
 	{"mp.RawArray", "mp.RawArray(typecode, size_or_list)", "an Array with no lock, as mp.Array(typecode, size_or_list, false)"},
 	{"mp.connection", "mp.connection", "the module multiprocessing.connection, also require(\"multiprocessing.connection\")"},
 	{"mp.shared_memory", "mp.shared_memory", "the module multiprocessing.shared_memory, also require(\"multiprocessing.shared_memory\")"},
+	{"mp.shared_memory.SharedMemory", "mp.shared_memory.SharedMemory{name=, create=, size=, track=}", "a new named block of size bytes (create=true) or the block named name; see help(\"SharedMemory\")"},
+	{"mp.shared_memory.ShareableList", "mp.shared_memory.ShareableList([sequence] [, {name=}])", "a list of fixed length in a new named block, or (no sequence, a name) the one in that block; see help(\"ShareableList\")"},
 	{"mp.futures", "mp.futures", "the module concurrent.futures, also require(\"concurrent.futures\")"},
 	{"mp.connection.wait", "mp.connection.wait(objects [, timeout])", "the list of the objects (Connections, Queues, sentinels, Processes) that are ready, waiting until one is; empty on timeout"},
 	{"mp.with", "mp.with(obj, fn)", "Python's with: acquire or enter obj, call fn(obj), always release or exit; gives fn's values"},
@@ -242,6 +244,19 @@ var helpEntries = []HelpEntry{
 	{"Array:acquire", "a:acquire([block [, timeout]])", "acquire its lock"},
 	{"Array:release", "a:release()", "release its lock"},
 	{"Array:close", "a:close()", "this process is done with this handle"},
+
+	// mp.shared_memory
+	{"SharedMemory", "mp.shared_memory.SharedMemory{name=, create=, size=, track=}", "a named block of bytes that any process can attach by its name"},
+	{"SharedMemory:read", "shm:read([offset [, n]])", "the n bytes at offset (from 0; default: the rest) as a string; IndexError outside the block"},
+	{"SharedMemory:write", "shm:write(offset, s)", "write the bytes of s at offset (from 0); ValueError when they do not fit"},
+	{"SharedMemory:close", "shm:close()", "unmap the block in this process; it lives on for the others"},
+	{"SharedMemory:unlink", "shm:unlink()", "remove the block's name (FileNotFoundError when gone); it is freed once no process maps it"},
+	{"SharedMemory.name", "", "the block's name, by which any process attaches it"},
+	{"SharedMemory.size", "", "the block's size in bytes"},
+	{"ShareableList", "mp.shared_memory.ShareableList([sequence] [, {name=}])", "a list of fixed length in a named block: sl[i] from 1 to #sl, each a number, a string, a boolean or nil"},
+	{"ShareableList:count", "sl:count(v)", "how many items equal v"},
+	{"ShareableList:index", "sl:index(v)", "the index of the first item equal to v; ValueError when none is"},
+	{"ShareableList.shm", "", "the SharedMemory the list lives in; its name attaches the list elsewhere"},
 }
 
 // helpBases names the type whose entries a type shares where it has none
@@ -274,6 +289,8 @@ var HelpDocs = map[string]string{
 	"Connection":       "reference-data.md",
 	"Value":            "reference-data.md",
 	"Array":            "reference-data.md",
+	"SharedMemory":     "reference-shared-memory.md",
+	"ShareableList":    "reference-shared-memory.md",
 
 	"ProcessPoolExecutor": "reference-futures.md",
 	"Future":              "reference-futures.md",
