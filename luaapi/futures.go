@@ -25,9 +25,11 @@ const (
 	allCompleted   = "ALL_COMPLETED"
 )
 
-// setFuturesConstants adds wait's return_when constants to the module.
+// setFuturesConstants adds wait's return_when constants to the module,
+// and the error types Python's module has, each holding its name as
+// mp's do (errors.go): err.type == futures.CancelledError.
 func setFuturesConstants(L *lua.LState, mod *lua.LTable) {
-	for _, name := range []string{firstCompleted, firstException, allCompleted} {
+	for _, name := range []string{firstCompleted, firstException, allCompleted, "CancelledError", "TimeoutError"} {
 		L.SetField(mod, name, lua.LString(name))
 	}
 }

@@ -144,6 +144,8 @@ var helpEntries = []HelpEntry{
 	{"mp.futures.ALL_COMPLETED", "mp.futures.ALL_COMPLETED", "return_when for wait: every future is done"},
 	{"mp.futures.FIRST_COMPLETED", "mp.futures.FIRST_COMPLETED", "return_when for wait: any future is done"},
 	{"mp.futures.FIRST_EXCEPTION", "mp.futures.FIRST_EXCEPTION", "return_when for wait: any future failed, else every one is done"},
+	{"mp.futures.CancelledError", "mp.futures.CancelledError", "the string \"CancelledError\", for err.type == futures.CancelledError: a Future was cancelled"},
+	{"mp.futures.TimeoutError", "mp.futures.TimeoutError", "the string \"TimeoutError\", for err.type == futures.TimeoutError: a result did not come in time"},
 
 	// ProcessPoolExecutor
 	{"ProcessPoolExecutor", "futures.ProcessPoolExecutor([max_workers]) or futures.ProcessPoolExecutor{max_workers=, initializer=, initargs=, max_tasks_per_child=}", "worker processes (one per CPU by default) that run the calls submitted, each giving a Future"},
@@ -289,6 +291,9 @@ var HelpDocs = map[string]string{
 	"Connection":       "reference-data.md",
 	"Value":            "reference-data.md",
 	"Array":            "reference-data.md",
+
+	"ProcessPoolExecutor": "reference-futures.md",
+	"Future":              "reference-futures.md",
 	"SharedMemory":     "reference-shared-memory.md",
 	"ShareableList":    "reference-shared-memory.md",
 

@@ -26,6 +26,8 @@ function test_module()
   assert.eq(futures.FIRST_COMPLETED, "FIRST_COMPLETED")
   assert.eq(futures.FIRST_EXCEPTION, "FIRST_EXCEPTION")
   assert.eq(futures.ALL_COMPLETED, "ALL_COMPLETED")
+  assert.eq(futures.CancelledError, "CancelledError")
+  assert.eq(futures.TimeoutError, mp.TimeoutError)
 end
 
 -- submit runs fn(...) in a worker, nils among the arguments kept.
