@@ -291,9 +291,6 @@ var HelpDocs = map[string]string{
 	"Connection":       "reference-data.md",
 	"Value":            "reference-data.md",
 	"Array":            "reference-data.md",
-
-	"ProcessPoolExecutor": "reference-futures.md",
-	"Future":              "reference-futures.md",
 	"SharedMemory":     "reference-shared-memory.md",
 	"ShareableList":    "reference-shared-memory.md",
 

@@ -58,8 +58,12 @@ var connectionFunctions = map[string]lua.LGFunction{
 }
 
 // sharedMemoryFunctions is mp.shared_memory, also
-// require("multiprocessing.shared_memory").
-var sharedMemoryFunctions = map[string]lua.LGFunction{}
+// require("multiprocessing.shared_memory") (sharedmemory.go,
+// shareablelist.go).
+var sharedMemoryFunctions = map[string]lua.LGFunction{
+	"SharedMemory":  mpSharedMemory,
+	"ShareableList": mpShareableList,
+}
 
 // futuresFunctions is require("concurrent.futures"), also mp.futures
 // (futures.go, executor.go, executor_map.go, future.go).
@@ -103,6 +107,9 @@ var userdataTypes = map[string]func(L *lua.LState) *lua.LTable{
 
 	valueTypeName: arenaMeta(valueMethods, valueIndex, sharedString, withMeta("__newindex", valueNewIndex)),
 	arrayTypeName: arenaMeta(arrayMethods, arrayIndex, sharedString, withMeta("__newindex", arrayNewIndex), withMeta("__len", arrayLen)),
+
+	sharedMemoryTypeName:  sharedMemoryMeta,
+	shareableListTypeName: shareableListMeta,
 }
 
 // decodeHandle rebuilds an object a message carries, by the name its
@@ -134,6 +141,10 @@ func decodeHandle(L *lua.LState, typ string, data []byte) (lua.LValue, error) {
 		return decodeConn(L, data)
 	case "Value", "Array":
 		return decodeShared(L, data, typ == "Array")
+	case "SharedMemory":
+		return decodeSharedMemory(L, data)
+	case "ShareableList":
+		return decodeShareableList(L, data)
 	}
 	return nil, fmt.Errorf("decode: unknown object type %q", typ)
 }
