@@ -25,6 +25,11 @@ var helpProbes = map[string]string{
 	"Barrier":    `return mp.Barrier(2)`,
 	"Value":      `return mp.Value("i", 1)`,
 	"Array":      `return mp.Array("i", 3)`,
+	// In the abstract namespace: no socket file to remove.
+	"Listener": `local l = mp.connection.Listener("\0procsh-help-l-" .. mp.current_process().pid)
+		mp.connection.Client(l.address); l:accept(5); return l`,
+	"SocketConnection": `local l = mp.connection.Listener("\0procsh-help-c-" .. mp.current_process().pid)
+		return mp.connection.Client(l.address)`,
 }
 
 // fieldCandidates are the names tried on the probes: the attributes of

@@ -55,6 +55,11 @@ var mpFunctions = map[string]lua.LGFunction{
 var connectionFunctions = map[string]lua.LGFunction{
 	// Waiting on several objects at once (wait.go, sentinel.go).
 	"wait": connectionWait,
+
+	// Connections between unrelated programs, over sockets (listener.go,
+	// sockconn.go).
+	"Listener": mpListener,
+	"Client":   mpClient,
 }
 
 // sharedMemoryFunctions is mp.shared_memory, also
@@ -108,6 +113,9 @@ var userdataTypes = map[string]func(L *lua.LState) *lua.LTable{
 	valueTypeName: arenaMeta(valueMethods, valueIndex, sharedString, withMeta("__newindex", valueNewIndex)),
 	arrayTypeName: arenaMeta(arrayMethods, arrayIndex, sharedString, withMeta("__newindex", arrayNewIndex), withMeta("__len", arrayLen)),
 
+	listenerTypeName: listenerMeta,
+	sockConnTypeName: sockConnMeta,
+
 	sharedMemoryTypeName:  sharedMemoryMeta,
 	shareableListTypeName: shareableListMeta,
 }
@@ -116,6 +124,9 @@ var userdataTypes = map[string]func(L *lua.LState) *lua.LTable{
 // Handle gives (HandleType). (A switch, not a table: the decoders reach
 // the codec, which reaches this.)
 func decodeHandle(L *lua.LState, typ string, data []byte) (lua.LValue, error) {
+	if err := foreignHandle(L, typ); err != nil { // from a socket (sockconn_values.go)
+		return nil, err
+	}
 	switch typ {
 	case "Process":
 		return decodeProcess(L, data)

@@ -218,6 +218,20 @@ func sockConnString(L *lua.LState) int {
 	return 1
 }
 
+// sockWaiter is what mp.connection.wait watches on a SocketConnection
+// (wait.go): ready when recv would not wait, for a whole message or for
+// the end of file. Both read what has arrived into the connection's
+// buffer; wait never runs them at once, nor while the Lua goroutine uses
+// the connection.
+type sockWaiter struct{ sc *runtime.SocketConn }
+
+func (x sockWaiter) ready() bool {
+	ok, err := x.sc.Poll(context.Background(), 0)
+	return ok || err != nil
+}
+
+func (x sockWaiter) await(ctx context.Context) { x.sc.Poll(ctx, -1) }
+
 // raiseSocket raises the Lua error a socket's error means. what leads
 // the message ("Connection.recv", "Client: cannot connect to \"x\"");
 // timeoutText says what a timeout means to the call ("" when it has

@@ -65,8 +65,9 @@ func connectionWait(L *lua.LState) int {
 }
 
 // waiterOf is the waiter of an object wait accepts: the receiving end of
-// a Connection, a Queue of any kind, a sentinel, or a Process itself
-// (which Python's wait does not take). where names the object in errors.
+// a Connection, a SocketConnection, a Queue of any kind, a sentinel, or a
+// Process itself (which Python's wait does not take). where names the
+// object in errors.
 func waiterOf(L *lua.LState, v lua.LValue, where string) waiter {
 	ud, _ := v.(*lua.LUserData)
 	if ud != nil {
@@ -79,6 +80,11 @@ func waiterOf(L *lua.LState, v lua.LValue, where string) waiter {
 				Raise(L, "OSError", "%s: this end of a one-way pipe only sends, want the receiving end", where)
 			}
 			return ringWaiter{o.rd}
+		case *sockConn:
+			if o.isClosed() {
+				Raise(L, "OSError", "%s: the connection is closed", where)
+			}
+			return sockWaiter{o.sc}
 		case *queueObj:
 			if o.closed {
 				Raise(L, "ValueError", "%s: the %s is closed", where, o.HandleType())
