@@ -208,8 +208,9 @@ func waitError(ctx context.Context, err error) error {
 // limit, 0: only one already pending), and returns it with the address it
 // came from ("" for an unnamed Unix socket). With a non-empty authkey the
 // connection must then pass Python's challenge both ways
-// (socket_auth.go), within the same time; one that fails is closed and
-// the error is an *AuthenticationError.
+// (socket_auth.go), within the same time (handshakeGrace after a timeout
+// of 0); one that fails is closed and the error is an
+// *AuthenticationError.
 func (l *SocketListener) Accept(ctx context.Context, timeout time.Duration, authkey []byte) (*SocketConn, string, error) {
 	if err := ctx.Err(); err != nil {
 		return nil, "", err
@@ -249,9 +250,10 @@ func (l *SocketListener) Accept(ctx context.Context, timeout time.Duration, auth
 		}
 	}
 	if len(authkey) > 0 {
-		err := c.deliverChallenge(ctx, dl, authkey)
+		hs := handshakeDeadline(dl)
+		err := c.deliverChallenge(ctx, hs, authkey)
 		if err == nil {
-			err = c.answerChallenge(ctx, dl, authkey)
+			err = c.answerChallenge(ctx, hs, authkey)
 		}
 		if err != nil {
 			c.Close()
@@ -259,6 +261,20 @@ func (l *SocketListener) Accept(ctx context.Context, timeout time.Duration, auth
 		}
 	}
 	return c, from, nil
+}
+
+// handshakeGrace is how long the challenge may take when the call's
+// timeout was 0: a connection already waiting is taken at once, but its
+// challenge needs the peer's answers.
+const handshakeGrace = 5 * time.Second
+
+// handshakeDeadline is the deadline of a connection's challenge: the
+// call's own, or handshakeGrace when the call was not to wait.
+func handshakeDeadline(dl deadline) deadline {
+	if dl.now {
+		return makeDeadline(handshakeGrace)
+	}
+	return dl
 }
 
 // DialSocket connects to a listener at address, for timeout at most (-1:
@@ -309,9 +325,10 @@ func DialSocket(ctx context.Context, family, address string, timeout time.Durati
 		return nil, err
 	}
 	if len(authkey) > 0 {
-		err := c.answerChallenge(ctx, dl, authkey)
+		hs := handshakeDeadline(dl)
+		err := c.answerChallenge(ctx, hs, authkey)
 		if err == nil {
-			err = c.deliverChallenge(ctx, dl, authkey)
+			err = c.deliverChallenge(ctx, hs, authkey)
 		}
 		if err != nil {
 			c.Close()

@@ -205,6 +205,30 @@ func TestSocketAcceptTimeoutAndInterrupt(t *testing.T) {
 		t.Fatalf("Accept(0) with one pending: %v", err)
 	}
 	s.Close()
+	// With a key, the challenge of a connection taken at once still gets
+	// the peer's answers.
+	ch := make(chan error, 1)
+	go func() {
+		c, err := DialSocket(context.Background(), FamilyUnix, l.Address(), 5*time.Second, []byte("k"))
+		if c != nil {
+			c.Close()
+		}
+		ch <- err
+	}()
+	for deadline := time.Now().Add(10 * time.Second); ; {
+		s, _, err = l.Accept(context.Background(), 0, []byte("k"))
+		if !errors.Is(err, ErrTimeout) || time.Now().After(deadline) {
+			break
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+	if err != nil {
+		t.Fatalf("Accept(0) with a key: %v", err)
+	}
+	s.Close()
+	if err := <-ch; err != nil {
+		t.Fatalf("DialSocket to Accept(0): %v", err)
+	}
 }
 
 func TestSocketRecvInterrupt(t *testing.T) {
