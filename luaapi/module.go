@@ -21,6 +21,13 @@ var mpFunctions = map[string]lua.LGFunction{
 	"active_children": mpActiveChildren,
 	"cpu_count":       mpCPUCount,
 
+	// Start methods and contexts, which Python code chooses and procsh
+	// accepts (context.go).
+	"get_context":           mpGetContext,
+	"set_start_method":      mpSetStartMethod,
+	"get_start_method":      mpGetStartMethod,
+	"get_all_start_methods": mpGetAllStartMethods,
+
 	// Pools (pool.go, pool_submit.go, pool_results.go, imap.go).
 	"Pool": newPool,
 
