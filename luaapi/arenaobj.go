@@ -431,13 +431,18 @@ func watchOwnerDeaths(w *World) {
 	ownerDiedOnce.Do(func() { runtime.OnOwnerDied = ownerDied })
 }
 
-// ownerDied writes the warning of a lock recovered from a dead holder.
+// ownerDied logs the warning of a lock recovered from a dead holder (a
+// WARNING: written even when logging was not asked for, see logging.go).
 func ownerDied(pid int, name, what string) {
 	who := "pid " + strconv.Itoa(pid)
 	if name != "" {
 		who = name + " (pid " + strconv.Itoa(pid) + ")"
 	}
-	line := []byte(fmt.Sprintf("procsh: warning: %s was held by %s, which died; recovered\n", what, who))
+	w := ownerDiedWorld.Load()
+	line := w.logLine(logWarning, fmt.Sprintf("%s was held by %s, which died; recovered", what, who), true)
+	if line == nil {
+		return // the script asked for errors only
+	}
 	if what == "the output lock" {
 		// Recovering the output lock itself: this process holds it now,
 		// and WriteOut writes the warning once the dead writer's line is
@@ -447,7 +452,6 @@ func ownerDied(pid int, name, what string) {
 		outputLockWarning.Unlock()
 		return
 	}
-	w := ownerDiedWorld.Load()
 	if w == nil || w.Arena == nil {
 		os.Stderr.Write(line)
 		return

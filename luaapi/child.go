@@ -25,13 +25,21 @@ func (w *World) RunStart(m StartMessage) int {
 	self.Pid = os.Getpid()
 	parent := m.Parent
 	w.Self, w.Parent = self, &parent
-	d, err := w.NewDecoder(m.Payload)
+	var d *Decoder
+	payload, err := w.takeLogState(m.Payload)
+	if err == nil {
+		d, err = w.NewDecoder(payload)
+	}
 	if err != nil {
 		fmt.Fprintf(os.Stderr, "procsh: %s (pid %d) could not read its start message: %v\n", self.Name, self.Pid, err)
 		return 1
 	}
 	if run, ok := childKinds[m.Kind]; ok {
-		return run(w, d)
+		w.logf(logInfo, "child process calling self.run()")
+		code := run(w, d)
+		w.logShuttingDown()
+		w.logf(logInfo, "process exiting with exitcode %d", code)
+		return code
 	}
 	if m.Kind != startProcess {
 		fmt.Fprintf(os.Stderr, "procsh: %s (pid %d): unknown kind of child %q\n", self.Name, self.Pid, m.Kind)
@@ -53,6 +61,7 @@ func (w *World) RunStart(m StartMessage) int {
 	}
 	me.target, me.args = target, args
 	code := 0
+	w.logf(logInfo, "child process calling self.run()")
 	if target != lua.LNil {
 		if err := w.Call(target, 0, runArgs(me, isRun, args)...); err != nil {
 			w.ReportUncaught(err)
@@ -60,6 +69,7 @@ func (w *World) RunStart(m StartMessage) int {
 		}
 	}
 	w.Shutdown()
+	w.logf(logInfo, "process exiting with exitcode %d", code)
 	return code
 }
 

@@ -61,6 +61,16 @@ var helpEntries = []HelpEntry{
 	{"mp.futures", "mp.futures", "the module concurrent.futures, also require(\"concurrent.futures\")"},
 	{"mp.connection.wait", "mp.connection.wait(objects [, timeout])", "the list of the objects (Connections, Queues, sentinels, Processes) that are ready, waiting until one is; empty on timeout"},
 	{"mp.with", "mp.with(obj, fn)", "Python's with: acquire or enter obj, call fn(obj), always release or exit; gives fn's values"},
+	{"mp.get_logger", "mp.get_logger()", "the process's logger, Python's multiprocessing logger; see help(\"Logger\")"},
+	{"mp.log_to_stderr", "mp.log_to_stderr([level])", "from now on the logger writes \"[LEVEL/process name] message\" lines to stderr, at level if given; gives the logger"},
+	{"mp.NOTSET", "mp.NOTSET", "the logging level 0: no level set, so WARNING is in effect"},
+	{"mp.SUBDEBUG", "mp.SUBDEBUG", "the logging level 5"},
+	{"mp.DEBUG", "mp.DEBUG", "the logging level 10"},
+	{"mp.INFO", "mp.INFO", "the logging level 20: processes starting and ending"},
+	{"mp.SUBWARNING", "mp.SUBWARNING", "the logging level 25"},
+	{"mp.WARNING", "mp.WARNING", "the logging level 30, written even without log_to_stderr: locks recovered from dead holders"},
+	{"mp.ERROR", "mp.ERROR", "the logging level 40"},
+	{"mp.CRITICAL", "mp.CRITICAL", "the logging level 50"},
 
 	// The error types (errors.go)
 	{"mp.ProcessError", "mp.ProcessError", "the string \"ProcessError\", for err.type == mp.ProcessError: a pool or manager was ended before a call finished"},
@@ -122,7 +132,7 @@ var helpEntries = []HelpEntry{
 	{"Pool:starmap", "pool:starmap(f, list [, chunksize])", "as map, each item a table of arguments: f(table.unpack(item))"},
 	{"Pool:map_async", "pool:map_async(f, list [, chunksize [, callback [, error_callback]]])", "map without waiting: an AsyncResult"},
 	{"Pool:starmap_async", "pool:starmap_async(f, list [, chunksize [, callback [, error_callback]]])", "starmap without waiting: an AsyncResult"},
-	{"Pool:imap", "pool:imap(f, list [, chunksize])", "an iterator of index, f(x) in order: for i, v in pool:imap(f, list) do ... end"},
+	{"Pool:imap", "pool:imap(f, list [, chunksize])", "an iterator of index, f(x) in order: for i, v in pool:imap(f, list) do ... end; list may be a function giving the next item per call (nil at the end), pulled as the workers need them"},
 	{"Pool:imap_unordered", "pool:imap_unordered(f, list [, chunksize])", "as imap, in the order the results come"},
 	{"Pool:apply", "pool:apply(f [, args])", "f(table.unpack(args)) run in a worker, waited for"},
 	{"Pool:apply_async", "pool:apply_async(f [, args [, callback [, error_callback]]])", "apply without waiting: an AsyncResult"},
@@ -136,6 +146,18 @@ var helpEntries = []HelpEntry{
 	{"AsyncResult:wait", "r:wait([timeout])", "wait until the result is ready, or timeout seconds pass"},
 	{"AsyncResult:ready", "r:ready()", "whether the task is done"},
 	{"AsyncResult:successful", "r:successful()", "whether it ended without error; ValueError when not ready"},
+
+	// Logger
+	{"Logger", "mp.get_logger()", "the process's logger: a level (children start with their parent's), and a handler once mp.log_to_stderr was called"},
+	{"Logger:debug", "log:debug(msg, ...)", "log msg at DEBUG; with arguments, msg is string.format's format"},
+	{"Logger:info", "log:info(msg, ...)", "log msg at INFO"},
+	{"Logger:warning", "log:warning(msg, ...)", "log msg at WARNING (written bare to stderr when log_to_stderr was not called)"},
+	{"Logger:error", "log:error(msg, ...)", "log msg at ERROR"},
+	{"Logger:critical", "log:critical(msg, ...)", "log msg at CRITICAL"},
+	{"Logger:log", "log:log(level, msg, ...)", "log msg at level, a number or a level's name"},
+	{"Logger:setLevel", "log:setLevel(level)", "drop messages below level, a number or a name (\"INFO\"); 0 unsets it"},
+	{"Logger:getEffectiveLevel", "log:getEffectiveLevel()", "the level set, or WARNING (30) when none is"},
+	{"Logger:isEnabledFor", "log:isEnabledFor(level)", "whether a message of that level would be written"},
 
 	// IMapIterator
 	{"IMapIterator", "pool:imap(f, list), pool:imap_unordered(f, list)", "the results of imap: for i, v in it do ... end, i the item's index in list"},
@@ -303,6 +325,7 @@ var HelpDocs = map[string]string{
 	"Pool":             "reference-pool.md",
 	"AsyncResult":      "reference-pool.md",
 	"IMapIterator":     "reference-pool.md",
+	"Logger":           "reference.md",
 	"Lock":             "reference-sync.md",
 	"RLock":            "reference-sync.md",
 	"Semaphore":        "reference-sync.md",

@@ -53,6 +53,10 @@ var mpFunctions = map[string]lua.LGFunction{
 	"RawValue": mpRawValue,
 	"RawArray": mpRawArray,
 
+	// Logging (logging.go); the levels are fields (installLogging).
+	"get_logger":    mpGetLogger,
+	"log_to_stderr": mpLogToStderr,
+
 	// Scoped use of any object with acquire/release or close (with.go).
 	"with": mpWith,
 }
@@ -100,6 +104,7 @@ var userdataTypes = map[string]func(L *lua.LState) *lua.LTable{
 	poolTypeName:        poolMeta,
 	asyncResultTypeName: asyncResultMeta,
 	imapTypeName:        imapMeta,
+	loggerTypeName:      loggerMeta,
 	executorTypeName:    executorMeta,
 	futureTypeName:      futureMeta,
 	connTypeName:        connMeta,
@@ -137,6 +142,8 @@ func decodeHandle(L *lua.LState, typ string, data []byte) (lua.LValue, error) {
 	switch typ {
 	case "Process":
 		return decodeProcess(L, data)
+	case "Logger":
+		return decodeLogger(L, data)
 	case "Sentinel":
 		return decodeSentinel(L, data)
 	case "Lock", "RLock":
@@ -187,6 +194,7 @@ func (w *World) install() {
 	L.SetField(L.GetGlobal("os"), "exit", L.NewFunction(osExit))
 
 	mp := w.addModule("multiprocessing", mpFunctions)
+	installLogging(L, mp) // mp.DEBUG, mp.INFO… (logging.go)
 	setErrorTypes(mp) // mp.TimeoutError == "TimeoutError"… (errors.go)
 	L.SetField(mp, "connection", w.addModule("multiprocessing.connection", connectionFunctions))
 	L.SetField(mp, "shared_memory", w.addModule("multiprocessing.shared_memory", sharedMemoryFunctions))

@@ -295,6 +295,7 @@ func (p *pool) spawnWorker() error {
 	}
 	pw := p.sched.AddWorker(proc.child, pp, proc, wl)
 	p.live[pw] = proc
+	w.logf(logDebug, "added worker %s (pid %d)", proc.name, proc.pid)
 	return nil
 }
 

@@ -198,6 +198,7 @@ func remoteError(L *lua.LState, v lua.LValue, tb string) *lua.LTable {
 func (p *pool) onExit(ev runtime.PoolEvent) {
 	proc := p.live[ev.Worker]
 	delete(p.live, ev.Worker)
+	p.w.logf(logDebug, "cleaning up worker %s (pid %d), which %s", proc.name, proc.pid, exitDescription(ev.Code))
 	if ev.Served == 0 && ev.Code != 0 && p.state != stateTerminate && !ev.Worker.Ready() {
 		p.startFails++
 		p.lastFail = fmt.Sprintf("%s (pid %d) %s", proc.name, proc.pid, exitDescription(ev.Code))

@@ -136,10 +136,11 @@ func runPoolWorker(w *World, d *Decoder) int {
 		return 0
 	}
 	r := runtime.NewFrameReader(tasks)
-	for {
+	for done := 0; ; done++ {
 		b, err := r.Next()
 		if err != nil || b[0] != runtime.FrameTask {
 			// The parent said quit, or is gone.
+			w.logf(logDebug, "worker exiting after %d tasks", done)
 			return 0
 		}
 		if _, err := results.Write(pw.run(b[1:])); err != nil {

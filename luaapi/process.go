@@ -329,6 +329,7 @@ func (p *process) spawn(msg StartMessage, extra ...*os.File) error {
 	}
 	var c *runtime.Child
 	var err error
+	msg.Payload = append(w.appendLogState(nil), msg.Payload...) // the child starts with this logger's level
 	if len(extra) == 0 && w.idle != nil && w.idle.Ready() {
 		c, err = w.idle.Deliver(msg.encode())
 		w.idle = nil

@@ -81,8 +81,10 @@ func (w *World) traceback() string {
 // are terminated, daemon children terminated, then every other child
 // joined. If the wait is interrupted (Ctrl-C), the rest are terminated.
 func (w *World) Shutdown() {
+	w.logShuttingDown()
 	for _, p := range w.activeChildren() {
 		if p.daemon && p.poolName == "" {
+			w.logf(logInfo, "calling terminate() for daemon %s", p.name)
 			p.child.Terminate()
 		}
 	}
@@ -97,6 +99,7 @@ func (w *World) Shutdown() {
 		}
 	}
 	for _, p := range w.activeChildren() {
+		w.logJoin(p)
 		select {
 		case <-p.child.Done():
 		case <-w.ctx.Done():
@@ -133,6 +136,9 @@ func (w *World) discardIdle() {
 // Exit ends the process with code after the cleanup of Shutdown.
 func (w *World) Exit(code int) {
 	w.Shutdown()
+	if w.Parent != nil {
+		w.logf(logInfo, "process exiting with exitcode %d", code)
+	}
 	os.Exit(code)
 }
 
