@@ -233,6 +233,14 @@ function test_shared_objects_refused()
   assert.eq(v.f, print)
   assert.eq(v.m, math)
   assert.eq(s:poll(), false)
+  -- A peer that sends one anyway (here as raw bytes: a message of no
+  -- chunks holding a Lock's handle) has its message refused.
+  c:send_bytes("\0\13\4Lock\0")
+  err = assert.errtype(function() s:recv(5) end, "SerializationError")
+  assert.truthy(err.message:find("got a Lock from another program", 1, true), err.message)
+  -- A Pipe's own messages still carry handles.
+  w:send(lock)
+  assert.eq(tostring(r:recv(5)), tostring(lock))
   r:close()
   w:close()
   c:close()
