@@ -10,7 +10,7 @@
 -- of its whole run (as the Python side does for pool_map).
 local time = require("time")
 
-local order = {"spawn", "pool_map", "apply_async", "futures_submit", "lock", "queue", "barrier", "cpu"}
+local order = {"spawn", "pool_map", "apply_async", "futures_submit", "lock", "queue", "barrier", "cpu", "manager_dict"}
 local dir = (arg and arg[0] or "bench/bench.lua"):match("^(.*)/[^/]*$") or "."
 
 local names = {}

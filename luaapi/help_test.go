@@ -25,6 +25,10 @@ var helpProbes = map[string]string{
 	"Barrier":    `return mp.Barrier(2)`,
 	"Value":      `return mp.Value("i", 1)`,
 	"Array":      `return mp.Array("i", 3)`,
+	// A Manager's containers index their contents.
+	"DictProxy":      `return mp.Manager():dict()`,
+	"ListProxy":      `return mp.Manager():list()`,
+	"NamespaceProxy": `return mp.Manager():Namespace()`,
 	// In the abstract namespace: no socket file to remove.
 	"Listener": `local l = mp.connection.Listener("\0procsh-help-l-" .. mp.current_process().pid)
 		mp.connection.Client(l.address); l:accept(5); return l`,

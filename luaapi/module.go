@@ -53,6 +53,10 @@ var mpFunctions = map[string]lua.LGFunction{
 	"RawValue": mpRawValue,
 	"RawArray": mpRawArray,
 
+	// Shared containers (manager.go, manager_dict.go, manager_list.go,
+	// manager_namespace.go).
+	"Manager": mpManager,
+
 	// Logging (logging.go); the levels are fields (installLogging).
 	"get_logger":    mpGetLogger,
 	"log_to_stderr": mpLogToStderr,
@@ -125,6 +129,11 @@ var userdataTypes = map[string]func(L *lua.LState) *lua.LTable{
 	valueTypeName: arenaMeta(valueMethods, valueIndex, sharedString, withMeta("__newindex", valueNewIndex)),
 	arrayTypeName: arenaMeta(arrayMethods, arrayIndex, sharedString, withMeta("__newindex", arrayNewIndex), withMeta("__len", arrayLen)),
 
+	managerTypeName:        arenaMeta(managerMethods, nil, managerString),
+	dictProxyTypeName:      arenaMeta(dictMethods, dictIndex, containerString, withMeta("__newindex", dictNewIndex), withMeta("__len", dictLen)),
+	listProxyTypeName:      arenaMeta(listMethods, listIndex, containerString, withMeta("__newindex", listNewIndex), withMeta("__len", listLen)),
+	namespaceProxyTypeName: arenaMeta(nil, namespaceIndex, containerString, withMeta("__newindex", namespaceNewIndex)),
+
 	listenerTypeName: listenerMeta,
 	sockConnTypeName: sockConnMeta,
 
@@ -166,6 +175,14 @@ func decodeHandle(L *lua.LState, typ string, data []byte) (lua.LValue, error) {
 		return decodeConn(L, data)
 	case "Value", "Array":
 		return decodeShared(L, data, typ == "Array")
+	case "SyncManager":
+		return decodeManager(L, data)
+	case "DictProxy":
+		return decodeDictProxy(L, data)
+	case "ListProxy":
+		return decodeListProxy(L, data)
+	case "NamespaceProxy":
+		return decodeNamespaceProxy(L, data)
 	case "SharedMemory":
 		return decodeSharedMemory(L, data)
 	case "ShareableList":
