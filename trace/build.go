@@ -5,6 +5,7 @@ package trace
 import (
 	"encoding/json"
 	"fmt"
+	"slices"
 	"sort"
 	"syscall"
 
@@ -87,6 +88,7 @@ func (b *builder) findProcs(bufs []Buffer) {
 		}
 		b.procs = append(b.procs, p)
 	}
+	b.unstarted()
 	sort.SliceStable(b.procs, func(i, j int) bool { return b.procs[i].start < b.procs[j].start })
 	for i, p := range b.procs {
 		p.sortIndex = i
@@ -124,6 +126,27 @@ func (b *builder) findProcs(bufs []Buffer) {
 			p.end = p.reapTS
 		}
 		p.end = max(p.end, p.last, p.start)
+	}
+}
+
+// unstarted adds the children that were started but ended before their
+// first instruction (terminated at once): their parent's start() names
+// them, and their life begins when start() returned.
+func (b *builder) unstarted() {
+	started := map[int][]int64{}
+	for _, p := range b.procs {
+		started[p.pid] = append(started[p.pid], p.start)
+	}
+	for _, p := range b.procs {
+		for j := range p.buf.Records {
+			r := &p.buf.Records[j]
+			if r.Kind != kindSpawn || slices.ContainsFunc(started[int(r.A)], func(s int64) bool { return s >= r.TS }) {
+				continue
+			}
+			c := &proc{buf: &Buffer{Pid: int(r.A)}, pid: int(r.A), name: str(r, 0), parent: p.pid, start: r.End, last: r.End}
+			b.procs = append(b.procs, c)
+			started[c.pid] = append(started[c.pid], c.start)
+		}
 	}
 }
 
@@ -321,246 +344,6 @@ func signalName(sig syscall.Signal) string {
 		return n
 	}
 	return fmt.Sprintf("signal %d", int(sig))
-}
-
-// msg is a put or a get of a ring, and the process that made it.
-type msg struct {
-	p *proc
-	r *Record
-}
-
-// messages adds, per ring: an arrow from each put to the get of the same
-// message, the number of messages in the ring as a counter on the root's
-// track, and the puts and gets that waited as slices.
-func (b *builder) messages() {
-	rings := map[uint64][]msg{}
-	for _, p := range b.procs {
-		for j := range p.buf.Records {
-			r := &p.buf.Records[j]
-			if r.Kind == kindPut || r.Kind == kindGet {
-				rings[r.B] = append(rings[r.B], msg{p, r})
-			}
-		}
-	}
-	if len(rings) == 0 {
-		return
-	}
-	root := b.procs[0]
-	offs := make([]uint64, 0, len(rings))
-	for off := range rings {
-		offs = append(offs, off)
-	}
-	sort.Slice(offs, func(i, j int) bool { return offs[i] < offs[j] })
-	for _, off := range offs {
-		ms := rings[off]
-		sort.SliceStable(ms, func(i, j int) bool { return ms[i].r.End < ms[j].r.End })
-		typ, put, get := "Queue", "Queue.put", "Queue.get"
-		if ms[0].r.Flags&msgPipe != 0 {
-			typ, put, get = "Pipe", "Connection.send", "Connection.recv"
-		}
-		obj := objectName(typ, off)
-		pending := map[uint64]msg{}
-		var puts, gets uint64
-		depth := int64(-1)
-		for _, m := range ms {
-			seq := m.r.C
-			if m.r.Kind == kindPut {
-				if seq == 1 && puts > 1 {
-					puts, gets = 0, 0 // a new ring at the same offset
-				}
-				pending[seq] = m
-				puts = max(puts, seq)
-			} else {
-				if pm, ok := pending[seq]; ok {
-					b.flow("queue", obj, pm.p, pm.r.End, m.p, m.r.End)
-					delete(pending, seq)
-				}
-				gets = max(gets, seq)
-			}
-			if m.r.Flags&msgBlocked != 0 {
-				name := put
-				if m.r.Kind == kindGet {
-					name = get
-				}
-				b.async(m.p, "queue", name, m.r.TS, m.r.End, map[string]any{"object": obj, "seq": seq})
-			}
-			if d := max(int64(puts)-int64(gets), 0); d != depth {
-				depth = d
-				b.add(item{ph: "C", cat: "queue", name: "qsize " + obj, ts: m.r.End, pid: root.pid, args: map[string]any{"qsize": d}})
-			}
-		}
-	}
-}
-
-// taskKey names a pool task by the process that submitted it and its id
-// there; frameKey names a task frame by its worker and its number.
-type taskKey struct {
-	p  *proc
-	id uint64
-}
-
-type frameKey struct {
-	worker *proc
-	frame  uint64
-}
-
-// pool adds a slice per pool task on its worker's track, with arrows from
-// its submission in the parent and back to the parent taking its result;
-// a task whose worker died ends with the worker, lost.
-func (b *builder) pool() {
-	submits := map[taskKey]*Record{}
-	results := map[taskKey]*Record{}
-	lost := map[taskKey]bool{}
-	sent := map[frameKey]taskKey{}
-	for _, p := range b.procs {
-		for j := range p.buf.Records {
-			r := &p.buf.Records[j]
-			k := taskKey{p, r.B}
-			switch r.Kind {
-			case kindSubmit:
-				submits[k] = r
-			case kindResult:
-				results[k] = r
-			case kindLost:
-				lost[k] = true
-			case kindDispatch:
-				if w := b.procAt(int(r.A), r.TS); w != nil {
-					sent[frameKey{w, r.C}] = k
-				}
-			}
-		}
-	}
-	for _, w := range b.procs {
-		ends := map[uint64]*Record{}
-		for j := range w.buf.Records {
-			if r := &w.buf.Records[j]; r.Kind == kindTaskEnd {
-				ends[r.C] = r
-			}
-		}
-		for j := range w.buf.Records {
-			r := &w.buf.Records[j]
-			if r.Kind != kindTaskBegin {
-				continue
-			}
-			name := "task"
-			args := map[string]any{"call": r.B, "items": r.A}
-			k, known := sent[frameKey{w, r.C}]
-			sub := submits[k]
-			if known && sub != nil {
-				name = str(sub, 0) + " task"
-				args["first"] = sub.A + 1
-				args["parent"] = k.p.name
-			}
-			end, finished := ends[r.C]
-			to := w.end
-			if finished {
-				to = end.TS
-				args["failed"] = end.A
-			}
-			if !finished || known && lost[k] {
-				args["lost"] = true
-			}
-			b.slice(w, "pool", name, r.TS, to, args)
-			if known && sub != nil {
-				b.flow("pool", "submit", k.p, sub.TS, w, r.TS)
-			}
-			if res := results[k]; known && finished && res != nil {
-				b.flow("pool", "result", w, end.TS, k.p, res.TS)
-			}
-		}
-	}
-}
-
-// nest makes the complete events of each track nest: one that overlaps
-// another without being inside it (two goroutines' waits, a span left
-// open in a coroutine) becomes an async slice, which may overlap.
-func (b *builder) nest() {
-	var xs []int
-	for i := range b.items {
-		if b.items[i].ph == "X" {
-			xs = append(xs, i)
-		}
-	}
-	sort.SliceStable(xs, func(i, j int) bool {
-		x, y := &b.items[xs[i]], &b.items[xs[j]]
-		if x.pid != y.pid {
-			return x.pid < y.pid
-		}
-		if x.ts != y.ts {
-			return x.ts < y.ts
-		}
-		return x.dur > y.dur
-	})
-	var stack []int64 // ends of the open slices of the current track
-	pid := 0
-	for _, i := range xs {
-		it := &b.items[i]
-		if it.pid != pid {
-			pid, stack = it.pid, stack[:0]
-		}
-		for len(stack) > 0 && stack[len(stack)-1] <= it.ts {
-			stack = stack[:len(stack)-1]
-		}
-		if len(stack) > 0 && it.end() > stack[len(stack)-1] {
-			end := it.end()
-			it.ph = "b"
-			it.id = b.id()
-			b.items = append(b.items, item{ph: "e", cat: it.cat, name: it.name, ts: end, pid: it.pid, id: it.id})
-			continue
-		}
-		stack = append(stack, it.end())
-	}
-}
-
-// dropLooseFlows removes the arrows whose start or end is not inside a
-// complete event of its track (Perfetto binds an arrow to the slice
-// around it).
-func (b *builder) dropLooseFlows() {
-	// The outermost slices of each track, in order: the slices nest, so
-	// a time is inside a slice when it is inside one of these.
-	tops := map[int][][2]int64{}
-	var xs []*item
-	for i := range b.items {
-		if b.items[i].ph == "X" {
-			xs = append(xs, &b.items[i])
-		}
-	}
-	sort.SliceStable(xs, func(i, j int) bool {
-		if xs[i].ts != xs[j].ts {
-			return xs[i].ts < xs[j].ts
-		}
-		return xs[i].dur > xs[j].dur
-	})
-	for _, it := range xs {
-		t := tops[it.pid]
-		if n := len(t); n > 0 && it.end() <= t[n-1][1] {
-			continue
-		}
-		tops[it.pid] = append(t, [2]int64{it.ts, it.end()})
-	}
-	inside := func(pid int, ts int64) bool {
-		t := tops[pid]
-		i := sort.Search(len(t), func(i int) bool { return t[i][1] >= ts })
-		return i < len(t) && t[i][0] <= ts
-	}
-	bad := map[uint64]bool{}
-	for i := range b.items {
-		it := &b.items[i]
-		if (it.ph == "s" || it.ph == "f") && !inside(it.pid, it.ts) {
-			bad[it.id] = true
-		}
-	}
-	if len(bad) == 0 {
-		return
-	}
-	kept := b.items[:0]
-	for _, it := range b.items {
-		if (it.ph == "s" || it.ph == "f") && bad[it.id] {
-			continue
-		}
-		kept = append(kept, it)
-	}
-	b.items = kept
 }
 
 // file orders the events (metadata first, then by time) and writes times

@@ -67,17 +67,16 @@ const (
 	// Strings (begin): the name.
 	kindSpanBegin
 	kindSpanEnd
-	// kindSubmit: the parent queued a pool task. a: its first item
-	// (0-based), b: the task's id (this process's), c: its items.
-	// Strings: the call ("map", "apply_async"…).
-	kindSubmit
-	// kindDispatch: the parent sent the task to a worker. a: the worker's
-	// pid, b: the task's id, c: the number of the frame on that worker's
-	// pipe (the first is 1).
+	// kindDispatch: the parent sent a pool task to a worker, at end; ts
+	// is when the script made the call the task belongs to. a: the
+	// worker's pid, b: the task's id (this process's), c: the number of
+	// the frame on that worker's pipe (the first is 1), d: the task's
+	// first item (0-based) << 32 | its number of items. Strings: the
+	// call ("map", "apply_async"…).
 	kindDispatch
 	// kindTaskBegin and kindTaskEnd: a worker runs a task. c: the number
 	// of the frame it came in (as kindDispatch's c); begin: b the call's
-	// id, a the items; end: a the items that failed.
+	// id, a the items.
 	kindTaskBegin
 	kindTaskEnd
 	// kindResult: the parent took a task's result. b: the task's id.

@@ -287,19 +287,15 @@ func (r *Recorder) SpanEnd(id uint64) {
 	r.add(&Record{Kind: kindSpanEnd, TS: r.Now(), B: id})
 }
 
-// Submit records a pool task queued by this process: what call it
-// belongs to ("map"…), its first item (0-based) and its number of items.
-// It returns the task's id, for Dispatch, Result and Lost.
-func (r *Recorder) Submit(what string, first, count int) uint64 {
+// Dispatch records that a pool task goes to worker pid as the frame-th
+// task frame on its pipe (the first is 1): the task of call what ("map"…)
+// made at submitted (Now then), with count items from first (0-based).
+// It returns the task's id, for Result and Lost.
+func (r *Recorder) Dispatch(what string, submitted int64, first, count, pid int, frame uint64) uint64 {
 	id := r.ids.Add(1)
-	r.add(&Record{Kind: kindSubmit, TS: r.Now(), A: uint32(first), B: id, C: uint64(count), Strs: []string{what}})
+	r.add(&Record{Kind: kindDispatch, TS: submitted, End: r.Now(), A: uint32(pid), B: id, C: frame,
+		D: uint64(first)<<32 | uint64(uint32(count)), Strs: []string{what}})
 	return id
-}
-
-// Dispatch records that task went to worker pid as the frame-th task
-// frame on its pipe (the first is 1).
-func (r *Recorder) Dispatch(task uint64, pid int, frame uint64) {
-	r.add(&Record{Kind: kindDispatch, TS: r.Now(), A: uint32(pid), B: task, C: frame})
 }
 
 // TaskBegin records that this worker starts the task of its frame-th
@@ -309,9 +305,9 @@ func (r *Recorder) TaskBegin(frame, call uint64, items int) {
 }
 
 // TaskEnd records that this worker finished the task of its frame-th
-// task frame, failed of its items with an error.
-func (r *Recorder) TaskEnd(frame uint64, failed int) {
-	r.add(&Record{Kind: kindTaskEnd, TS: r.Now(), A: uint32(failed), C: frame})
+// task frame.
+func (r *Recorder) TaskEnd(frame uint64) {
+	r.add(&Record{Kind: kindTaskEnd, TS: r.Now(), C: frame})
 }
 
 // Result records that this process took the result of task.

@@ -23,7 +23,7 @@ const (
 )
 
 // chartLegend explains the chart's characters.
-const chartLegend = "# running  L Lock/RLock/Semaphore  B Barrier  C Condition/Event  Q Queue/Pipe  J join  . idle (pool worker between tasks)"
+const chartLegend = "# running  L lock  B barrier  C condition/event  Q queue/pipe  J join  . idle pool worker"
 
 // waitKinds lists the kinds of wait in the order the summary shows them.
 var waitKinds = []struct {
@@ -73,14 +73,14 @@ func tracks(f *File) []*track {
 				get(e.Pid).name = s
 			}
 		case e.Ph == "M" && e.Name == "process_sort_index":
-			if n, ok := e.Args["sort_index"].(float64); ok {
+			if n, ok := number(e.Args["sort_index"]); ok {
 				get(e.Pid).order = int(n)
 			}
 		case e.Ph == "X" && e.Cat == "process":
 			t := get(e.Pid)
 			t.from, t.to, t.alive = e.Ts, e.End(), true
 		case e.Ph == "i" && e.Cat == "process" && e.Name == "exit":
-			if c, ok := e.Args["exitcode"].(float64); ok {
+			if c, ok := number(e.Args["exitcode"]); ok {
 				get(e.Pid).code = &c
 			}
 		case e.Ph == "X" && e.Cat == "pool":
@@ -111,6 +111,24 @@ func tracks(f *File) []*track {
 		return out[i].from < out[j].from
 	})
 	return out
+}
+
+// number reads a numeric argument, from JSON (float64) or from a File
+// Build made (Go integers).
+func number(v any) (float64, bool) {
+	switch n := v.(type) {
+	case float64:
+		return n, true
+	case int:
+		return float64(n), true
+	case int64:
+		return float64(n), true
+	case uint32:
+		return float64(n), true
+	case uint64:
+		return float64(n), true
+	}
+	return 0, false
 }
 
 // waitState is the chart's character for a wait event.
@@ -227,7 +245,11 @@ func Summary(w io.Writer, f *File) {
 	for _, t := range ts {
 		nameWidth = max(nameWidth, min(len(t.name), 28))
 	}
-	fmt.Fprintf(w, "procsh trace: %d processes, %s\n\n", len(ts), duration(total))
+	plural := "es"
+	if len(ts) == 1 {
+		plural = ""
+	}
+	fmt.Fprintf(w, "procsh trace: %d process%s, %s\n\n", len(ts), plural, duration(total))
 	axis := "0" + lpad(duration(total), chartWidth+1)
 	fmt.Fprintf(w, "%-*s  %s\n", nameWidth, "", axis)
 	col := total / chartWidth
@@ -294,7 +316,7 @@ func describeWait(e *Event) string {
 	if h, ok := e.Args["holder"].(string); ok && h != "" {
 		sb.WriteString(" held by " + h)
 	}
-	if i, ok := e.Args["index"].(float64); ok {
+	if i, ok := number(e.Args["index"]); ok {
 		fmt.Fprintf(&sb, " (index %v, generation %v", i, e.Args["generation"])
 		if e.Args["broken"] == true {
 			sb.WriteString(", broken")
@@ -318,9 +340,10 @@ func duration(us float64) string {
 	return fmt.Sprintf("%.2f s", us/1e6)
 }
 
-// percent writes a part of a whole as "12.3 ms  45%".
+// percent writes a part of a whole as "12.3 ms  45%", and nothing as
+// "-".
 func percent(part, whole float64) string {
-	if whole <= 0 {
+	if whole <= 0 || part <= 0 {
 		return "-"
 	}
 	return fmt.Sprintf("%s %3.0f%%", duration(part), 100*part/whole)

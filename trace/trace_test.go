@@ -97,7 +97,7 @@ func TestBufferGrowsThenDrops(t *testing.T) {
 	fit := MaxBuffer / recordSize // a little more than fits
 	n := fit + 5000
 	for i := 0; i < n; i++ {
-		r.Dispatch(uint64(i), 1, uint64(i))
+		r.TaskBegin(uint64(i), 1, 1)
 	}
 	bufs, err := Read(a)
 	if err != nil {
@@ -108,8 +108,8 @@ func TestBufferGrowsThenDrops(t *testing.T) {
 		t.Fatalf("kept %d records and dropped %d of %d, want them all counted, some dropped", got, bufs[0].Dropped, n+1)
 	}
 	for i, rec := range bufs[0].Records[1:] {
-		if rec.B != uint64(i) {
-			t.Fatalf("record %d holds %d, want %d (records kept in order)", i+1, rec.B, i)
+		if rec.C != uint64(i) {
+			t.Fatalf("record %d holds %d, want %d (records kept in order)", i+1, rec.C, i)
 		}
 	}
 }
@@ -251,10 +251,8 @@ func TestBuildPairs(t *testing.T) {
 		{Kind: kindSpawn, TS: 1 * ms, End: 2 * ms, A: 200, Strs: []string{"p1"}},
 		{Kind: kindSpawn, TS: 1 * ms, End: 2 * ms, A: 300, Strs: []string{"PoolWorker-1"}},
 		{Kind: kindPut, TS: 3 * ms, End: 3 * ms, B: 4096, C: 1},
-		{Kind: kindSubmit, TS: 4 * ms, A: 0, B: 1, C: 2, Strs: []string{"map"}},
-		{Kind: kindSubmit, TS: 4 * ms, A: 2, B: 2, C: 2, Strs: []string{"map"}},
-		{Kind: kindDispatch, TS: 4 * ms, A: 300, B: 1, C: 1},
-		{Kind: kindDispatch, TS: 6 * ms, A: 300, B: 2, C: 2},
+		{Kind: kindDispatch, TS: 4 * ms, End: 4 * ms, A: 300, B: 1, C: 1, D: 0<<32 | 2, Strs: []string{"map"}},
+		{Kind: kindDispatch, TS: 4 * ms, End: 6 * ms, A: 300, B: 2, C: 2, D: 2<<32 | 2, Strs: []string{"map"}},
 		{Kind: kindResult, TS: 6 * ms, B: 1},
 		{Kind: kindLost, TS: 9 * ms, A: 300, B: 2},
 		{Kind: kindReap, TS: 9 * ms, A: 300, B: code(-9)},
