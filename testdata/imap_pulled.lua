@@ -285,3 +285,50 @@ function test_map_takes_a_function()
     assert.fails(function() pool:map(inc, function() error("no items", 0) end) end, "no items")
   end)
 end
+
+-- Workers killed at random moments while an imap over a function runs:
+-- every item comes once, as its result or as the WorkerLostError of the
+-- chunk it was in, in order for imap; nothing is stuck. Only workers
+-- that have given results are killed: three killed before they are
+-- ready would make the pool give up, as for a failing initializer.
+function test_random_kills()
+  local pool = mp.Pool(3)
+  math.randomseed(os.time())
+  for _, what in ipairs({"imap", "imap_unordered"}) do
+    local n = 3000
+    local it = pool[what](pool, function(x)
+      return {3 * x, mp.current_process().pid}
+    end, (counter(n)), 5)
+    local steps, results, lost, seen, served = 0, 0, 0, {}, {}
+    while true do
+      local ok, i, v = pcall(it.next, it, 20)
+      if ok and i == nil then break end
+      steps = steps + 1
+      if ok then
+        assert.eq(v[1], 3 * i)
+        assert.falsy(seen[i], what .. ": item " .. i .. " given twice")
+        seen[i] = true
+        served[v[2]] = true
+        if what == "imap" then assert.eq(i, steps, "imap: in order") end
+        results = results + 1
+      else
+        assert.eq(i.type, "WorkerLostError", what .. ": " .. tostring(i))
+        lost = lost + 1
+      end
+      if math.random(60) == 1 then
+        for _, p in ipairs(mp.active_children()) do
+          if served[p.pid] then
+            p:kill()
+            served[p.pid] = nil
+            break
+          end
+        end
+      end
+    end
+    assert.eq(steps, n, what .. ": every item once")
+    assert.eq(results + lost, n)
+    assert.truthy(lost > 0, what .. ": some worker was killed")
+  end
+  pool:close()
+  assert.eq(pool:join(20), true)
+end
