@@ -14,6 +14,7 @@ import (
 // PrepareChild makes a child's World before its start message is known,
 // so that an idle child (runtime.Idle) is ready to run at once.
 func PrepareChild(arena *runtime.Arena) *World {
+	attachTrace(arena)
 	return NewWorld(Options{Arena: arena})
 }
 
@@ -21,6 +22,14 @@ func PrepareChild(arena *runtime.Arena) *World {
 // returns the child's exit code: 0, or 1 after an uncaught error (reported
 // on stderr, headed by the process's name and pid).
 func (w *World) RunStart(m StartMessage) int {
+	traceStarted(m)
+	code := w.runStart(m)
+	TraceEnd(code)
+	return code
+}
+
+// runStart is RunStart's work, between the trace's start and end.
+func (w *World) runStart(m StartMessage) int {
 	self := m.Self
 	self.Pid = os.Getpid()
 	parent := m.Parent

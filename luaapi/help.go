@@ -60,6 +60,7 @@ var helpEntries = []HelpEntry{
 	{"mp.shared_memory.SharedMemory", "mp.shared_memory.SharedMemory{name=, create=, size=, track=}", "a new named block of size bytes (create=true) or the block named name; see help(\"SharedMemory\")"},
 	{"mp.shared_memory.ShareableList", "mp.shared_memory.ShareableList([sequence] [, {name=}])", "a list of fixed length in a new named block, or (no sequence, a name) the one in that block; see help(\"ShareableList\")"},
 	{"mp.futures", "mp.futures", "the module concurrent.futures, also require(\"concurrent.futures\")"},
+	{"mp.trace", "mp.trace.mark(name [, args]); mp.trace.span(name, fn)", "your own events in a run traced with --trace: an instant with args, or a slice over the call fn() (whose values span gives); untraced, nothing but fn()"},
 	{"mp.connection.wait", "mp.connection.wait(objects [, timeout])", "the list of the objects (Connections, Queues, sentinels, Processes) that are ready, waiting until one is; empty on timeout"},
 	{"mp.with", "mp.with(obj, fn)", "Python's with: acquire or enter obj, call fn(obj), always release or exit; gives fn's values"},
 	{"mp.get_logger", "mp.get_logger()", "the process's logger, Python's multiprocessing logger; see help(\"Logger\")"},

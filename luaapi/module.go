@@ -218,6 +218,7 @@ func (w *World) install() {
 	futures := w.addModule("concurrent.futures", futuresFunctions)
 	setFuturesConstants(L, futures)
 	L.SetField(mp, "futures", futures)
+	L.SetField(mp, "trace", w.addModule("multiprocessing.trace", traceFunctions)) // trace.go
 	w.addModule("time", timeFunctions)
 	w.types = userdataTypes
 	watchOwnerDeaths(w)

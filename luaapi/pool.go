@@ -90,6 +90,8 @@ type poolCall struct {
 	errback   lua.LValue
 	cbPending bool
 	src       *pullSource // an imap whose items come from a function (pool_pull.go)
+	// traceStart is when the script made the call, traced (trace.go).
+	traceStart int64
 }
 
 // poolTask is a chunk of a call: items first … first+count-1 (0-based),
@@ -100,6 +102,8 @@ type poolTask struct {
 	count  int
 	items  *Encoder
 	packed []byte
+	// traceID names the task in the trace once sent (trace.go).
+	traceID uint64
 }
 
 // workerLocal is what the parent knows a worker has: chunk sources and
@@ -108,6 +112,7 @@ type workerLocal struct {
 	chunks map[ChunkID]bool
 	fns    [fnCacheSize]uint64
 	nfns   int
+	frames uint64 // task frames sent, counted when traced (trace.go)
 }
 
 func (wl *workerLocal) knows(id ChunkID) bool { return wl.chunks[id] }

@@ -112,6 +112,7 @@ func (p *pool) pump(L *lua.LState) {
 
 // onResult decodes a result frame (see encodeResults).
 func (p *pool) onResult(t *poolTask, frame []byte) {
+	t.traceResult()
 	L := p.w.L
 	c := t.call
 	fail := func(err error) {
@@ -207,6 +208,7 @@ func (p *pool) onExit(ev runtime.PoolEvent) {
 		return
 	}
 	t := ev.Task.Value.(*poolTask)
+	t.traceLost(ev.Worker.Child.Pid)
 	var e *lua.LTable
 	if p.state == stateTerminate {
 		e = NewError(p.w.L, "ProcessError", "%s: the pool was terminated before %s finished", t.call.what, t.describe())

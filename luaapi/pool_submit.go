@@ -29,6 +29,7 @@ func (p *pool) newCall(L *lua.LState, what string, fn lua.LValue, n int, mode by
 	e.keepRefs() // every worker decodes it: each takes references of its own
 	p.nextCall++
 	c := &poolCall{p: p, id: p.nextCall, what: what, mode: mode, fn: e, n: n, remaining: n, settled: make([]bool, n)}
+	c.traceStart = traceNow()
 	if strings.HasPrefix(what, "imap") || n == 1 {
 		c.results = make([]lua.LValue, n)
 	} else {
@@ -74,6 +75,7 @@ func (p *pool) submitItems(L *lua.LState, c *poolCall, items []lua.LValue, chunk
 // has not got it, then the items.
 func (t *poolTask) frame(pw *runtime.PoolWorker) []byte {
 	wl := pw.Local.(*workerLocal)
+	t.traceDispatch(pw, wl)
 	c := t.call
 	var fb []byte
 	hasFn := !wl.hasFn(c.id)

@@ -93,6 +93,7 @@ type poolWorker struct {
 	cur     *lua.Upvalue // the driver's cur
 	tb      string
 	results *os.File
+	frames  uint64 // task frames got, counted when traced (trace.go)
 }
 
 // runPoolWorker is the pool worker's main: the start message holds the

@@ -322,6 +322,7 @@ func (p *process) spawn(msg StartMessage, extra ...*os.File) error {
 	// not die while one is half started, unknown to it.
 	runtime.EnterCritical()
 	defer runtime.LeaveCritical()
+	traceStart := traceNow()
 	w := p.w
 	var arena *os.File
 	if w.Arena != nil {
@@ -350,6 +351,7 @@ func (p *process) spawn(msg StartMessage, extra ...*os.File) error {
 		w.Arena.RegisterProcess(c.Pid, p.name)
 	}
 	w.children = append(w.children, p)
+	traceSpawned(p, c, traceStart)
 	return nil
 }
 
@@ -385,7 +387,9 @@ func processJoin(L *lua.LState) int {
 		return 0
 	}
 	p.checkChild(L, "join")
+	traceStart := traceJoinStart(p)
 	done, err := p.child.Wait(w.ctx, timeout)
+	traceJoined(p, traceStart, done)
 	if err != nil {
 		w.interrupted()
 	}

@@ -100,12 +100,14 @@ func (w *World) Shutdown() {
 	}
 	for _, p := range w.activeChildren() {
 		w.logJoin(p)
+		traceStart := traceJoinStart(p)
 		select {
 		case <-p.child.Done():
 		case <-w.ctx.Done():
 			w.TerminateChildren()
 			return
 		}
+		traceJoined(p, traceStart, true)
 	}
 	w.children = nil
 	w.flushFeeders()
@@ -142,6 +144,7 @@ func (w *World) Exit(code int) {
 	os.Exit(code)
 }
 
+	exitTrace(code)
 // osExit is os.exit([code]): true or nothing is 0, false is 1.
 func osExit(L *lua.LState) int {
 	code := 0
