@@ -144,7 +144,7 @@ func runPoolWorker(w *World, d *Decoder) int {
 			w.logf(logDebug, "worker exiting after %d tasks", done)
 			return 0
 		}
-		if _, err := results.Write(pw.run(b[1:])); err != nil {
+		if _, err := results.Write(pw.runTask(b[1:])); err != nil {
 			return 0
 		}
 	}
