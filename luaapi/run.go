@@ -141,10 +141,10 @@ func (w *World) Exit(code int) {
 	if w.Parent != nil {
 		w.logf(logInfo, "process exiting with exitcode %d", code)
 	}
+	exitTrace(code)
 	os.Exit(code)
 }
 
-	exitTrace(code)
 // osExit is os.exit([code]): true or nothing is 0, false is 1.
 func osExit(L *lua.LState) int {
 	code := 0
