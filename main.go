@@ -2,6 +2,7 @@
 // module, backed by real child processes and real shared memory.
 //
 //	procsh [options] [script [args...]]
+//	procsh trace FILE
 //
 // It follows the standalone lua interpreter: -e chunk, -l module, -i,
 // -v, -h, and - for a script read from standard input. With no script
@@ -32,6 +33,7 @@ import (
 const version = "procsh 0.1 (Lua 5.1 on gopher-lua 1.1.2)"
 
 const usage = `usage: procsh [options] [script [args...]]
+       procsh trace FILE   print the summary of a trace --trace wrote
 Runs a Lua script with Python's multiprocessing as require("multiprocessing").
 
 options:
@@ -42,6 +44,12 @@ options:
   -h, --help       show this help
   --arena-size N   shared memory for the process tree (e.g. 256M, 4G; also
                    the PROCSH_ARENA_SIZE environment variable)
+  --trace FILE     write a timeline of every process, wait and message to
+                   FILE at exit, as JSON for ui.perfetto.dev or
+                   chrome://tracing (also the PROCSH_TRACE environment
+                   variable, which traces the REPL and -e too)
+  --trace-summary  print a summary of that timeline at exit: a chart of
+                   the processes and the time each worked and waited
   --               stop handling options
   -                run standard input as the script (stops handling options)
 
@@ -64,6 +72,8 @@ type cmdline struct {
 	script    string // "" for none, "-" for standard input
 	args      []string
 	arenaSize int64
+	trace     string // --trace FILE, or PROCSH_TRACE
+	summary   bool   // --trace-summary
 }
 
 // parseArgs reads the command line as the standalone lua does: options up
@@ -77,6 +87,7 @@ func parseArgs(argv []string) (*cmdline, int, error) {
 		}
 		c.arenaSize = n
 	}
+	c.trace = os.Getenv("PROCSH_TRACE")
 	for i := 0; i < len(argv); i++ {
 		a := argv[i]
 		needValue := func() (string, error) {
@@ -116,6 +127,20 @@ func parseArgs(argv []string) (*cmdline, int, error) {
 				return nil, 1, fmt.Errorf("--arena-size: %v", err)
 			}
 			c.arenaSize = n
+		case a == "--trace" || strings.HasPrefix(a, "--trace="):
+			v := strings.TrimPrefix(a, "--trace=")
+			if a == "--trace" {
+				var err error
+				if v, err = needValue(); err != nil {
+					return nil, 1, err
+				}
+			}
+			if v == "" {
+				return nil, 1, fmt.Errorf("--trace: got an empty file name, want the file to write the trace to")
+			}
+			c.trace = v
+		case a == "--trace-summary":
+			c.summary = true
 		case a == "--":
 			if i+1 < len(argv) {
 				c.script, c.args = argv[i+1], argv[i+2:]
@@ -137,6 +162,9 @@ func parseArgs(argv []string) (*cmdline, int, error) {
 func run() int {
 	if worker.Active() {
 		return worker.Main()
+	}
+	if isTraceCommand(os.Args[1:]) {
+		return traceCommand(os.Args[2:])
 	}
 	c, code, err := parseArgs(os.Args[1:])
 	if err != nil {
@@ -170,12 +198,13 @@ func run() int {
 		fmt.Fprintf(os.Stderr, "procsh: %v\n", err)
 		return 1
 	}
+	tr := startTrace(arena, c)
 	w := luaapi.NewWorld(luaapi.Options{Self: luaapi.Identity{Name: "MainProcess"}, Arena: arena})
 	defer w.Close()
 	arena.RegisterProcess(os.Getpid(), "MainProcess")
 
 	w.SetContext(context.Background())
-	stopInterrupts := handleInterrupts(w)
+	stopInterrupts := handleInterrupts(w, tr)
 	defer stopInterrupts()
 
 	setArg(w.L, c)
@@ -188,24 +217,24 @@ func run() int {
 			err = w.Require(a.value)
 		}
 		if err != nil {
-			return reportAndExit(w, err)
+			return tr.finish(reportAndExit(w, err))
 		}
 	}
 	if c.script != "" {
 		if err := runScript(w, c); err != nil {
-			return reportAndExit(w, err)
+			return tr.finish(reportAndExit(w, err))
 		}
 	}
 	if c.repl {
 		stopInterrupts()
-		return repl.Run(w, repl.Options{Banner: version, KillGrace: killGrace})
+		return tr.finish(repl.Run(w, repl.Options{Banner: version, KillGrace: killGrace}))
 	}
 	w.Shutdown()
 	if w.Interrupted() {
 		sayInterrupted()
-		return 130
+		return tr.finish(130)
 	}
-	return 0
+	return tr.finish(0)
 }
 
 // setArg sets the global arg as the standalone lua does.
@@ -308,7 +337,7 @@ func sayInterrupted() {
 // children unless the code catches the KeyboardInterrupt) and a second
 // one before the first was reported end them at once and leave. It
 // returns a function that stops handling them.
-func handleInterrupts(w *luaapi.World) func() {
+func handleInterrupts(w *luaapi.World, tr *traceRun) func() {
 	ch := make(chan os.Signal, 2)
 	signal.Notify(ch, os.Interrupt)
 	done := make(chan struct{})
@@ -319,7 +348,7 @@ func handleInterrupts(w *luaapi.World) func() {
 				if w.Interrupt() >= 2 {
 					runtime.EndChildren(killGrace)
 					sayInterrupted()
-					os.Exit(130)
+					os.Exit(tr.finish(130))
 				}
 			case <-done:
 				return
