@@ -175,9 +175,10 @@ func managerString(L *lua.LState) int {
 	return 1
 }
 
-// newContainer wraps a container the manager at 1 just made, whose
-// offset off is, in a userdata of the kind's type holding its
-// references.
+// newContainer wraps a container the manager m just made in a userdata
+// of the kind's type holding its references. The runtime made the
+// container with a reference for its maker, which keeps it from the
+// registry's sweep until the handle holds its own.
 func newContainer(L *lua.LState, m *managerObj, kind runtime.ContainerKind, dict *runtime.Dict, list *runtime.List) *containerObj {
 	c := &containerObj{w: m.w, kind: kind, mgr: m.m.Offset(), dict: dict, list: list}
 	if dict != nil {
@@ -185,6 +186,7 @@ func newContainer(L *lua.LState, m *managerObj, kind runtime.ContainerKind, dict
 	} else {
 		c.off = list.Offset()
 	}
+	defer m.w.Arena.Release(c.off)
 	holdNew(L, c, "SyncManager."+c.maker())
 	return c
 }

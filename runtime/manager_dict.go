@@ -41,7 +41,7 @@ const (
 )
 
 // NewDict makes an empty dict (a Namespace when ns is set) registered
-// with m. The caller takes the first reference (Hold).
+// with m, with a reference for the caller to adopt (Adopt) or drop.
 func (m *Manager) NewDict(ctx context.Context, ns bool) (*Dict, error) {
 	tab, err := newDictTable(m.a, dictMinCap)
 	if err != nil {

@@ -37,8 +37,8 @@ const (
 	listMinCap = 8
 )
 
-// NewList makes an empty list registered with m. The caller takes the
-// first reference (Hold).
+// NewList makes an empty list registered with m, with a reference for
+// the caller to adopt (Adopt) or drop.
 func (m *Manager) NewList(ctx context.Context) (*List, error) {
 	tab, err := newListTable(m.a, listMinCap)
 	if err != nil {

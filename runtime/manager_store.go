@@ -92,7 +92,11 @@ const (
 )
 
 // newStore makes a container of kind around the table tab (which it frees
-// on failure) and registers it with m.
+// on failure) and registers it with m. The container comes with a
+// reference for the caller, taken before the registry can see it: a
+// process sweeping the registry meanwhile (Manager.rebuild) never finds
+// it held by the registry alone. The caller adopts it (Adopt) or drops
+// it (Release).
 func (m *Manager) newStore(ctx context.Context, kind ContainerKind, tab uint64) (*store, error) {
 	a := m.a
 	off, err := a.Alloc(stSize)
@@ -104,7 +108,15 @@ func (m *Manager) newStore(ctx context.Context, kind ContainerKind, tab uint64) 
 	atomic.StoreUint64(a.Uint64(off+stTableOff), tab)
 	atomic.StoreUint32(a.Uint32(off+stKindOff), uint32(kind))
 	atomic.StoreUint32(a.Uint32(off+stMagicOff), storeMagic)
-	if err := m.register(ctx, off); err != nil {
+	err = a.Retain(off)
+	if err == nil {
+		if err = m.register(ctx, off); err != nil {
+			a.Release(off) // frees it
+			a.Free(tab)
+			return nil, err
+		}
+	}
+	if err != nil {
 		a.Free(tab)
 		a.Free(off)
 		return nil, err

@@ -31,7 +31,7 @@ func newTestDict(tb testing.TB, m *Manager) *Dict {
 	if err != nil {
 		tb.Fatal(err)
 	}
-	if err := m.a.Hold(d.Offset()); err != nil {
+	if err := m.a.Adopt(d.Offset()); err != nil {
 		tb.Fatal(err)
 	}
 	return d
@@ -43,7 +43,7 @@ func newTestList(tb testing.TB, m *Manager) *List {
 	if err != nil {
 		tb.Fatal(err)
 	}
-	if err := m.a.Hold(l.Offset()); err != nil {
+	if err := m.a.Adopt(l.Offset()); err != nil {
 		tb.Fatal(err)
 	}
 	return l
