@@ -23,6 +23,10 @@ type builtins struct {
 	// globals are the names in _G of a fresh state: a module required
 	// into a global (time = require "time") is not one of them.
 	globals map[string]bool
+	// plain are the strings, numbers and booleans the built-in tables
+	// hold in a fresh state (math.pi, mp.TimeoutError…): a built-in table
+	// is sent without them while they are unchanged.
+	plain map[string]lua.LValue
 }
 
 // collectBuiltins walks the freshly made state's globals.
@@ -60,23 +64,26 @@ func collectBuiltins(L *lua.LState) *builtins {
 }
 
 // addFields registers the functions, tables and userdata found directly
-// in t, under prefix.key.
+// in t, under prefix.key, and notes its plain values.
 func (b *builtins) addFields(prefix string, t *lua.LTable) {
 	t.ForEach(func(k, v lua.LValue) {
 		s, ok := k.(lua.LString)
 		if !ok {
 			return
 		}
-		switch v.(type) {
-		case *lua.LFunction, *lua.LTable, *lua.LUserData:
-		default:
-			return
-		}
 		name := string(s)
 		if prefix != "" {
 			name = prefix + "." + name
 		}
-		b.add(name, v)
+		switch v.(type) {
+		case *lua.LFunction, *lua.LTable, *lua.LUserData:
+			b.add(name, v)
+		case lua.LString, lua.LNumber, lua.LBool:
+			if b.plain == nil {
+				b.plain = map[string]lua.LValue{}
+			}
+			b.plain[name] = v
+		}
 	})
 }
 

@@ -369,7 +369,8 @@ func (e *Encoder) pair(k, v lua.LValue) error {
 }
 
 // builtinTable sends a built-in table by name, with the fields a script
-// added to it or changed (user globals in _G, say). A built-in reached
+// added to it or changed (user globals in _G, say); unchanged fields,
+// plain values such as mp.TimeoutError included, stay behind. A built-in reached
 // only as an unchanged field of another, as package.loaded is, is not
 // sent: a child's require loads a module afresh (docs/guide.md).
 func (e *Encoder) builtinTable(name string, t *lua.LTable) error {
@@ -392,6 +393,9 @@ func (e *Encoder) builtinTable(name string, t *lua.LTable) error {
 				child = string(ks)
 			}
 			if bv, ok := e.w.builtins.values[child]; ok && bv == v && (name != "_G" || e.w.builtins.globals[child]) {
+				return
+			}
+			if pv, ok := e.w.builtins.plain[child]; ok && pv == v {
 				return
 			}
 		}
