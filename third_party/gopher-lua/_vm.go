@@ -985,6 +985,7 @@ func stringConcat(L *LState, total, last int) LValue {
 				i--
 				total--
 			}
+			checkAlloc(concatSize(buf)) // procsh patch: see CheckAlloc
 			rhs = LString(strings.Join(buf, ""))
 		}
 	}

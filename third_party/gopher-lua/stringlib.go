@@ -2,6 +2,7 @@ package lua
 
 import (
 	"fmt"
+	"math"
 	"strings"
 
 	"github.com/yuin/gopher-lua/pm"
@@ -395,6 +396,11 @@ func strRep(L *LState) int {
 	if n < 0 {
 		L.Push(emptyLString)
 	} else {
+		// procsh patch: see CheckAlloc (a length past int is refused
+		// by strings.Repeat itself).
+		if len(str) > 0 && n <= math.MaxInt/len(str) {
+			checkAlloc(len(str) * n)
+		}
 		L.Push(LString(strings.Repeat(str, n)))
 	}
 	return 1

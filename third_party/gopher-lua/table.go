@@ -71,6 +71,7 @@ func (tb *LTable) Append(value LValue) {
 		tb.array = make([]LValue, 0, defaultArrayCap)
 	}
 	if len(tb.array) == 0 || tb.array[len(tb.array)-1] != LNil {
+		tb.checkArrayGrowth(1) // procsh patch: see CheckAlloc
 		tb.array = append(tb.array, value)
 	} else {
 		i := len(tb.array) - 2
@@ -97,6 +98,7 @@ func (tb *LTable) Insert(i int, value LValue) {
 		return
 	}
 	i -= 1
+	tb.checkArrayGrowth(1) // procsh patch: see CheckAlloc
 	tb.array = append(tb.array, LNil)
 	copy(tb.array[i+1:], tb.array[i:])
 	tb.array[i] = value
@@ -155,8 +157,10 @@ func (tb *LTable) RawSet(key LValue, value LValue) {
 			alen := len(tb.array)
 			switch {
 			case index == alen:
+				tb.checkArrayGrowth(1) // procsh patch: see CheckAlloc
 				tb.array = append(tb.array, value)
 			case index > alen:
+				tb.checkArrayGrowth(index - alen + 1) // procsh patch: see CheckAlloc
 				for i := 0; i < (index - alen); i++ {
 					tb.array = append(tb.array, LNil)
 				}
@@ -187,8 +191,10 @@ func (tb *LTable) RawSetInt(key int, value LValue) {
 	alen := len(tb.array)
 	switch {
 	case index == alen:
+		tb.checkArrayGrowth(1) // procsh patch: see CheckAlloc
 		tb.array = append(tb.array, value)
 	case index > alen:
+		tb.checkArrayGrowth(index - alen + 1) // procsh patch: see CheckAlloc
 		for i := 0; i < (index - alen); i++ {
 			tb.array = append(tb.array, LNil)
 		}

@@ -87,6 +87,18 @@ func tableConcat(L *LState) int {
 	// does (pushing every piece and separator took 2n registry slots, and
 	// a table of a few thousand strings overflowed the registry), and quote
 	// 'concat' in the error as lua5.1 does.
+	// procsh patch: see CheckAlloc. The pieces are measured first, and
+	// the buffer made once at its final size.
+	if CheckAlloc != nil {
+		size := 0
+		for k := i; k <= j; k++ {
+			if s, ok := tbl.RawGetInt(k).(LString); ok {
+				size += len(s)
+			}
+		}
+		size += (j - i) * len(sep)
+		checkAlloc(size)
+	}
 	var sb strings.Builder
 	for ; i <= j; i++ {
 		v := tbl.RawGetInt(i)
