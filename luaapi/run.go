@@ -111,10 +111,12 @@ func (w *World) Shutdown() {
 	}
 	w.children = nil
 	w.flushFeeders()
+	w.unlinkLeakedBlocks()
 }
 
 // TerminateChildren ends every child now: SIGTERM, then SIGKILL for any
-// still running after a moment.
+// still running after a moment. It ends a program (Ctrl-C), so the root
+// also unlinks the shared memory blocks the tree left linked.
 func (w *World) TerminateChildren() {
 	w.discardIdle()
 	kids := w.activeChildren()
@@ -125,6 +127,7 @@ func (w *World) TerminateChildren() {
 		p.child.Stop(500 * time.Millisecond)
 	}
 	w.children = nil
+	w.unlinkLeakedBlocks()
 }
 
 // discardIdle ends the child kept ready for the next start.
