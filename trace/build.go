@@ -3,6 +3,7 @@
 package trace
 
 import (
+	"cmp"
 	"encoding/json"
 	"fmt"
 	"slices"
@@ -55,7 +56,12 @@ type builder struct {
 // out. The rules the result keeps, whatever the records say (a process
 // killed mid-wait, records dropped), are those Check verifies.
 func Build(bufs []Buffer) *File {
-	b := &builder{byPid: map[int][]*proc{}}
+	n := 0
+	for i := range bufs {
+		n += len(bufs[i].Records)
+	}
+	// About two events a record (a message: an arrow's end and a count).
+	b := &builder{byPid: map[int][]*proc{}, items: make([]item, 0, 2*n+16)}
 	b.findProcs(bufs)
 	for _, p := range b.procs {
 		b.process(p)
@@ -349,16 +355,24 @@ func signalName(sig syscall.Signal) string {
 // file orders the events (metadata first, then by time) and writes times
 // in microseconds.
 func (b *builder) file() *File {
-	sort.SliceStable(b.items, func(i, j int) bool {
+	// Sort indices: an item is large, and a trace may have a million.
+	order := make([]int32, len(b.items))
+	for i := range order {
+		order[i] = int32(i)
+	}
+	slices.SortStableFunc(order, func(i, j int32) int {
 		x, y := &b.items[i], &b.items[j]
 		if (x.ph == "M") != (y.ph == "M") {
-			return x.ph == "M"
+			if x.ph == "M" {
+				return -1
+			}
+			return 1
 		}
-		return x.ts < y.ts
+		return cmp.Compare(x.ts, y.ts)
 	})
 	f := &File{DisplayTimeUnit: "ms", TraceEvents: make([]Event, len(b.items))}
-	for i := range b.items {
-		it := &b.items[i]
+	for i, k := range order {
+		it := &b.items[k]
 		e := Event{Name: it.name, Cat: it.cat, Ph: it.ph, Ts: micros(it.ts), Pid: it.pid, Tid: it.pid, ID: it.id, S: it.s, Bp: it.bp, Args: it.args}
 		if it.ph == "M" {
 			e.Ts = 0

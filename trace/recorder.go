@@ -10,6 +10,7 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
+	"unsafe"
 
 	"golang.org/x/sys/unix"
 
@@ -151,8 +152,24 @@ func (r *Recorder) newSegment(n uint64) (uint64, error) {
 		return 0, err
 	}
 	r.total += size
+	// Fault the segment's pages in with one call rather than one fault
+	// per page as records reach them (an old kernel without
+	// MADV_POPULATE_WRITE faults them one by one, as before).
+	unix.Madvise(pageAligned(r.a.Bytes(seg, int(size))), unix.MADV_POPULATE_WRITE)
 	*r.a.Uint64(seg + segCap) = n
 	return seg, nil
+}
+
+// pageAligned is the part of b that covers whole pages.
+func pageAligned(b []byte) []byte {
+	const page = 4096
+	addr := uintptr(unsafe.Pointer(unsafe.SliceData(b)))
+	skip := int((page - addr%page) % page)
+	if skip >= len(b) {
+		return nil
+	}
+	b = b[skip:]
+	return b[:len(b)/page*page]
 }
 
 // Now is the tree's trace clock, CLOCK_MONOTONIC in nanoseconds, read

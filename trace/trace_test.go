@@ -241,6 +241,25 @@ func BenchmarkHooks(b *testing.B) {
 // code is an exit code as a reap record holds it.
 func code(c int64) uint64 { return uint64(c) }
 
+// BenchmarkRecord measures one record appended (a message), and the
+// clock it reads.
+func BenchmarkRecord(b *testing.B) {
+	b.Run("Message", func(b *testing.B) {
+		r := enable(b, newArena(b, 256<<20))
+		for b.Loop() {
+			r.Message(runtime.TraceMessage{Ring: 1, Seq: 2, At: 3})
+		}
+	})
+	b.Run("Now", func(b *testing.B) {
+		r := enable(b, newArena(b, 64<<20))
+		var s int64
+		for b.Loop() {
+			s += r.Now()
+		}
+		_ = s
+	})
+}
+
 // TestBuildPairs: a start() and the child's start, a put and its get, a
 // pool task's submission, run and result, become arrows; a task whose
 // worker died ends with it, lost.
@@ -307,6 +326,29 @@ func TestBuildPairs(t *testing.T) {
 	for k, n := range want {
 		if count[k] != n {
 			t.Errorf("%d events %q, want %d", count[k], k, n)
+		}
+	}
+}
+
+// TestAppendEvent: the events are written as encoding/json writes them.
+func TestAppendEvent(t *testing.T) {
+	d := 12.5
+	events := []Event{
+		{Name: "x", Ph: "X", Ts: 1234.567, Dur: &d, Pid: 7, Tid: 7, Args: map[string]any{
+			"s": "a\"b<é>", "b": true, "i": 3, "i64": int64(-4), "u32": uint32(5), "u64": uint64(6),
+			"f": 0.25, "big": 1e22, "m": map[string]any{"z": 1, "a": "b"}, "l": []any{1.0, "x"}, "nil": nil}},
+		{Name: "message", Cat: "queue", Ph: "f", Bp: "e", Ts: 0, Pid: 1, Tid: 1, ID: 99},
+		{Name: "exit", Ph: "i", S: "t", Ts: 1e-7, Pid: 1, Tid: 1},
+		{Name: "process_name", Ph: "M", Args: map[string]any{"name": "p1 - \u00e9\n"}},
+	}
+	for _, e := range events {
+		want, err := json.Marshal(&e)
+		if err != nil {
+			t.Fatal(err)
+		}
+		got, err := appendEvent(nil, &e)
+		if err != nil || string(got) != string(want) {
+			t.Errorf("appendEvent(%s) = %s, %v, want %s", e.Name, got, err, want)
 		}
 	}
 }
