@@ -282,7 +282,9 @@ func TestTraceWaits(t *testing.T) {
 local mp = require("multiprocessing")
 local time = require("time")
 local lock, q, ev = mp.Lock(), mp.Queue(), mp.Event()
+local r, w = mp.Pipe(false)
 local p = mp.Process{name = "holder", target = function()
+  w:send("piped")
   lock:acquire()
   q:put("held")
   time.sleep(0.05)
@@ -294,6 +296,7 @@ local p = mp.Process{name = "holder", target = function()
   os.exit(0) -- dies holding the lock
 end}
 p:start()
+assert(r:recv() == "piped")
 assert(q:get(10) == "held")
 assert(lock:acquire(10))
 lock:release()
@@ -322,8 +325,17 @@ assert(lock:acquire(10))
 			flows++
 		}
 	}
-	if flows != 2 {
-		t.Errorf("got %d arrows from holder's puts, want 2", flows)
+	if flows != 3 {
+		t.Errorf("got %d arrows from holder's puts and sends, want 3", flows)
+	}
+	piped := 0
+	for _, e := range events(f, "f", "") {
+		if strings.HasPrefix(e.Name, "Pipe 0x") && e.Pid == root {
+			piped++
+		}
+	}
+	if piped != 1 {
+		t.Errorf("got %d arrows of a Pipe ending in MainProcess, want 1", piped)
 	}
 	if n := len(events(f, "b", "Queue.get")); n < 1 {
 		t.Errorf("got %d blocked gets, want the parent's wait for \"late\"", n)
@@ -382,6 +394,15 @@ end))
 	r = procsh(t, 30*time.Second, "", "trace", filepath.Join(t.TempDir(), "none.json"))
 	if r.code != 1 || !strings.Contains(r.stderr, "procsh trace:") {
 		t.Errorf("procsh trace of a missing file: exit %d, stderr %q, want 1 and why", r.code, r.stderr)
+	}
+
+	// The REPL, reading standard input, traced through PROCSH_TRACE.
+	replPath := filepath.Join(t.TempDir(), "repl.json")
+	t.Setenv("PROCSH_TRACE", replPath)
+	r = procsh(t, 30*time.Second, "mp = require(\"multiprocessing\")\nmp.trace.mark(\"typed\")\n", "-i")
+	os.Unsetenv("PROCSH_TRACE")
+	if f, err := trace.ReadFile(replPath); err != nil || len(events(f, "i", "typed")) != 1 {
+		t.Errorf("the REPL traced: %v, exit %d, stderr:\n%s\nwant a file with the mark typed", err, r.code, r.stderr)
 	}
 
 	untraced := `

@@ -127,10 +127,17 @@ func TestWaitsRecorded(t *testing.T) {
 	if ok, _ := l.Acquire(nil, true, time.Millisecond); ok { // held by us: a wait
 		t.Fatal("Acquire of a held Lock succeeded")
 	}
+	rl, _ := a.NewRLock()
+	rl.Acquire(nil, true, -1)
+	rl.Acquire(nil, true, -1) // held by us: taken again, no wait
 	s, _ := a.NewSemaphore(0)
 	s.Acquire(nil, true, time.Millisecond)
 	e, _ := a.NewEvent()
 	e.Wait(nil, time.Millisecond)
+	c, _ := a.NewCondition(nil)
+	c.Acquire(nil, true, -1)
+	c.Wait(nil, time.Millisecond)
+	c.Release()
 	b, _ := a.NewBarrier(1)
 	b.Wait(nil, -1, nil)
 	ring, _ := a.NewRing(runtime.RingOptions{})
@@ -153,7 +160,7 @@ func TestWaitsRecorded(t *testing.T) {
 			got = append(got, "get")
 		}
 	}
-	want := "Lock.acquire Semaphore.acquire Event.wait Barrier.wait put get"
+	want := "Lock.acquire Semaphore.acquire Event.wait Condition.wait Barrier.wait put get"
 	if strings.Join(got, " ") != want {
 		t.Errorf("recorded %q, want %q", strings.Join(got, " "), want)
 	}
