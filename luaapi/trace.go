@@ -191,9 +191,10 @@ func (tc *tracedChild) reaped(r *trace.Recorder) {
 	})
 }
 
+// The children whose end is not recorded yet.
 var (
 	tracedMu       sync.Mutex
-	tracedChildren []*tracedChild
+	tracedChildren = map[*tracedChild]bool{}
 	traceEnded     bool
 )
 
@@ -207,21 +208,28 @@ func traceSpawned(p *process, c *runtime.Child, start int64) {
 	r.Spawned(c.Pid, p.name, start)
 	tc := &tracedChild{c: c}
 	tracedMu.Lock()
-	tracedChildren = append(tracedChildren, tc)
+	tracedChildren[tc] = true
 	tracedMu.Unlock()
 	go func() {
 		<-c.Done()
 		tc.reaped(r)
+		tracedMu.Lock()
+		delete(tracedChildren, tc)
+		tracedMu.Unlock()
 	}()
 }
 
 // traceJoinStart is when a join of p begins to wait: 0 when the run is
 // not traced or p has ended already (a join that does not wait).
 func traceJoinStart(p *process) int64 {
+	r := trace.Active()
+	if r == nil {
+		return 0
+	}
 	if _, ended := p.child.ExitCode(); ended {
 		return 0
 	}
-	return traceNow()
+	return r.Now()
 }
 
 // traceJoined records a join of p that waited since start.
@@ -244,7 +252,7 @@ func TraceEnd(code int) {
 		return
 	}
 	traceEnded = true
-	for _, tc := range tracedChildren {
+	for tc := range tracedChildren {
 		if _, ended := tc.c.ExitCode(); ended {
 			tc.reaped(r)
 		}
