@@ -275,8 +275,11 @@ func (c *churner) listStep() error {
 	if *c.mark(true, j) == 1 {
 		if c.r.IntN(4) == 0 {
 			n, err := c.l.Count(nil, listItemValue(c.owner, j))
-			if err != nil || n != 1 {
-				return fmt.Errorf("Count of item %d of %d = %d, %v, want 1", j, c.owner, n, err)
+			if err != nil {
+				return err
+			}
+			if n != 1 {
+				return fmt.Errorf("Count of item %d of %d = %d, want 1", j, c.owner, n)
 			}
 		}
 		c.pending(true, j)
