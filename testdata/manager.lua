@@ -111,3 +111,15 @@ function test_lifetime()
   procs.finish(p)
   assert.errtype(function() return d.x end, "OSError")
 end
+
+-- Run whole (procsh testdata/manager.lua), the script runs every test;
+-- the test runner (testdata/lib/runtest.lua) names one and runs that.
+if select("#", ...) == 0 then
+  for _, test in ipairs{
+    test_namespace,
+    test_usual_objects,
+    test_shutdown,
+    test_with,
+    test_lifetime,
+  } do test() end
+end

@@ -187,3 +187,17 @@ function test_children()
   assert.eq(d.from_queue, true)
   m:shutdown()
 end
+
+-- Run whole (procsh testdata/manager_dict.lua), the script runs every test;
+-- the test runner (testdata/lib/runtest.lua) names one and runs that.
+if select("#", ...) == 0 then
+  for _, test in ipairs{
+    test_index_and_set,
+    test_methods,
+    test_method_names_as_keys,
+    test_table_keys,
+    test_errors,
+    test_objects_as_values,
+    test_children,
+  } do test() end
+end

@@ -61,3 +61,9 @@ function test_killed_mid_operation()
   end
   m:shutdown()
 end
+
+-- Run whole (procsh testdata/manager_faults.lua), the script runs every test;
+-- the test runner (testdata/lib/runtest.lua) names one and runs that.
+if select("#", ...) == 0 then
+  for _, test in ipairs{test_killed_mid_operation} do test() end
+end

@@ -97,3 +97,13 @@ function test_children()
   end
   m:shutdown()
 end
+
+-- Run whole (procsh testdata/manager_list.lua), the script runs every test;
+-- the test runner (testdata/lib/runtest.lua) names one and runs that.
+if select("#", ...) == 0 then
+  for _, test in ipairs{
+    test_index_and_set,
+    test_methods,
+    test_children,
+  } do test() end
+end
