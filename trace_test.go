@@ -189,6 +189,9 @@ func TestTracePool(t *testing.T) {
 			t.Errorf("task %v on %q, want on a PoolWorker's track, not lost, from MainProcess", e.Args, name)
 		}
 	}
+	if n := len(events(f, "X", "Pool.wait")); n < 1 {
+		t.Errorf("got %d Pool.wait slices, want map's wait for its results", n)
+	}
 	for _, flow := range []string{"submit", "result"} {
 		if n := len(events(f, "s", flow)); n != 10 {
 			t.Errorf("got %d %s arrows, want 10", n, flow)

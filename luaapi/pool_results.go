@@ -322,21 +322,28 @@ func (p *pool) waitFor(cond func() bool, timeout time.Duration, quiet bool) bool
 		defer t.Stop()
 		expire = t.C
 	}
+	var traceStart int64 // when it first slept, traced (trace.go)
 	for {
 		p.pump(L)
 		if cond() {
+			tracePoolWait(traceStart)
 			return true
 		}
 		if timeout == 0 {
 			return false
 		}
+		if traceStart == 0 {
+			traceStart = traceNow()
+		}
 		select {
 		case <-p.sched.Notify():
 		case <-expire:
 			p.pump(L)
+			tracePoolWait(traceStart)
 			return cond()
 		case <-w.ctx.Done():
 			if quiet {
+				tracePoolWait(traceStart)
 				return cond()
 			}
 			w.interrupted()

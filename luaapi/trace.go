@@ -280,6 +280,14 @@ func exitTrace(code int) {
 // died. Tasks are matched by the number of the frame on the worker's
 // pipe, which both sides count.
 
+// tracePoolWait records that the script waited for a pool's workers
+// since start (0: it did not wait, or the run is not traced).
+func tracePoolWait(start int64) {
+	if r := trace.Active(); r != nil && start != 0 {
+		r.PoolWait(start)
+	}
+}
+
 // traceDispatch records that t goes to worker pw. The caller is the
 // goroutine making t's frame.
 func (t *poolTask) traceDispatch(pw *runtime.PoolWorker, wl *workerLocal) {

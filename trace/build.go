@@ -268,6 +268,8 @@ func (b *builder) process(p *proc) {
 		switch r.Kind {
 		case kindWait:
 			b.wait(p, r)
+		case kindPoolWait:
+			b.slice(p, "wait", "Pool.wait", r.TS, r.End, nil)
 		case kindJoin:
 			args := map[string]any{"child": b.nameAt(int(r.A), r.TS), "child_pid": r.A, "ended": r.Flags&joinEnded != 0}
 			b.slice(p, "wait", "join", r.TS, r.End, args)

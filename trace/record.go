@@ -84,6 +84,9 @@ const (
 	// kindLost: the parent learnt that the worker running a task died.
 	// a: the worker's pid, b: the task's id.
 	kindLost
+	// kindPoolWait: the script waited for a pool's workers (map, get,
+	// wait, join…), from ts to end.
+	kindPoolWait
 	numKinds
 )
 

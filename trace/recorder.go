@@ -332,6 +332,12 @@ func (r *Recorder) Result(task uint64) {
 	r.add(&Record{Kind: kindResult, TS: r.Now(), B: task})
 }
 
+// PoolWait records that the script waited for a pool's workers from
+// start to now.
+func (r *Recorder) PoolWait(start int64) {
+	r.add(&Record{Kind: kindPoolWait, TS: start, End: r.Now()})
+}
+
 // Lost records that worker pid died while it ran task.
 func (r *Recorder) Lost(task uint64, pid int) {
 	r.add(&Record{Kind: kindLost, TS: r.Now(), A: uint32(pid), B: task})

@@ -20,10 +20,11 @@ const (
 	stateQueue     = 'Q'
 	stateCondition = 'C'
 	stateJoin      = 'J'
+	statePool      = 'P'
 )
 
 // chartLegend explains the chart's characters.
-const chartLegend = "# running  L lock  B barrier  C condition/event  Q queue/pipe  J join  . idle pool worker"
+const chartLegend = "# running  L lock  B barrier  C condition/event  Q queue/pipe  J join  P pool results  . idle pool worker"
 
 // waitKinds lists the kinds of wait in the order the summary shows them.
 var waitKinds = []struct {
@@ -31,7 +32,7 @@ var waitKinds = []struct {
 	name  string
 }{
 	{stateLock, "lock"}, {stateBarrier, "barrier"}, {stateCondition, "condition"},
-	{stateQueue, "queue"}, {stateJoin, "join"},
+	{stateQueue, "queue"}, {stateJoin, "join"}, {statePool, "pool"},
 }
 
 // span is a stretch of time (microseconds) a process spent in a state.
@@ -138,6 +139,8 @@ func waitState(e *Event) byte {
 		return stateQueue
 	case e.Name == "join":
 		return stateJoin
+	case e.Name == "Pool.wait":
+		return statePool
 	case strings.HasPrefix(e.Name, "Barrier."):
 		return stateBarrier
 	case strings.HasPrefix(e.Name, "Condition."), strings.HasPrefix(e.Name, "Event."):
