@@ -4,9 +4,11 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"syscall"
 	"testing"
@@ -96,33 +98,139 @@ func assertGroupGone(t *testing.T, pgid int) {
 	}
 }
 
-// TestScripts runs every testdata/*.lua as a procsh script. A script
-// passes when it exits 0; its assertions (testdata/lib/assert.lua) say
-// what failed. A first-line comment "-- expect exit N" or
-// "-- expect stderr: TEXT" changes what is expected.
+// TestScripts runs the Lua tests of testdata/*.lua. A test is a global
+// function of a script, defined on a line that starts
+// "function test_<what>(", and runs as the subtest
+// TestScripts/<script>/test_<what>, so that
+//
+//	go test -run 'TestScripts/queue_basic/test_put_get' .
+//
+// runs one. Each runs in a procsh process of its own, in which
+// testdata/lib/runtest.lua loads the script and calls the one function.
+// It passes when that process exits 0 having printed "test_<what> ok",
+// within a minute, and leaves no process of its group behind. A failed
+// assertion (testdata/lib/assert.lua) raises: its message and traceback
+// are reported under the subtest's name, and the tests after it still
+// run. A line "-- expect stdout: TEXT" or "-- expect stderr: TEXT"
+// inside a test function adds that the test's output must hold TEXT.
+// A script not yet split into test functions runs whole, as one test.
 func TestScripts(t *testing.T) {
 	files, err := filepath.Glob("testdata/*.lua")
 	if err != nil || len(files) == 0 {
 		t.Fatalf("no test scripts found: %v", err)
 	}
 	for _, f := range files {
-		t.Run(filepath.Base(f), func(t *testing.T) {
+		t.Run(strings.TrimSuffix(filepath.Base(f), ".lua"), func(t *testing.T) {
 			src, err := os.ReadFile(f)
 			if err != nil {
 				t.Fatal(err)
 			}
-			r := procsh(t, 60*time.Second, "", f)
-			if r.code != 0 {
-				t.Errorf("exit status %d\nstdout:\n%s\nstderr:\n%s", r.code, r.stdout, r.stderr)
+			tests, err := scriptTests(string(src))
+			if errors.Is(err, errNotSplit) {
+				runWholeScript(t, f, string(src))
+				return
 			}
-			for _, line := range strings.Split(string(src), "\n") {
-				if want, ok := strings.CutPrefix(line, "-- expect stdout: "); ok && !strings.Contains(r.stdout, want) {
-					t.Errorf("stdout lacks %q\nstdout:\n%s", want, r.stdout)
-				}
-				if want, ok := strings.CutPrefix(line, "-- expect stderr: "); ok && !strings.Contains(r.stderr, want) {
-					t.Errorf("stderr lacks %q\nstderr:\n%s", want, r.stderr)
-				}
+			if err != nil {
+				t.Fatalf("%s: %v", f, err)
+			}
+			for _, st := range tests {
+				t.Run(st.name, func(t *testing.T) { runScriptTest(t, f, st) })
 			}
 		})
 	}
 }
+
+// runScriptTest runs one test function of script f in a procsh process of
+// its own and checks what the process left.
+func runScriptTest(t *testing.T, f string, st scriptTest) {
+	t.Helper()
+	r := procsh(t, 60*time.Second, "", "testdata/lib/runtest.lua", f, st.name)
+	if r.code != 0 || !strings.Contains(r.stdout, st.name+" ok\n") {
+		t.Fatalf("exit status %d, want 0 and %q\nstdout:\n%s\nstderr:\n%s", r.code, st.name+" ok", r.stdout, r.stderr)
+	}
+	for _, want := range st.stdout {
+		if !strings.Contains(r.stdout, want) {
+			t.Errorf("stdout lacks %q\nstdout:\n%s", want, r.stdout)
+		}
+	}
+	for _, want := range st.stderr {
+		if !strings.Contains(r.stderr, want) {
+			t.Errorf("stderr lacks %q\nstderr:\n%s", want, r.stderr)
+		}
+	}
+}
+
+// errNotSplit says that a script has no test functions yet.
+var errNotSplit = errors.New("got no test functions, want at least one 'function test_<what>()'")
+
+// runWholeScript runs a script not yet split into test functions, as one
+// test: it passes when it exits 0, and each expect line anywhere in it
+// holds.
+func runWholeScript(t *testing.T, f, src string) {
+	t.Helper()
+	r := procsh(t, 60*time.Second, "", f)
+	if r.code != 0 {
+		t.Errorf("exit status %d\nstdout:\n%s\nstderr:\n%s", r.code, r.stdout, r.stderr)
+	}
+	for _, line := range strings.Split(src, "\n") {
+		if want, ok := strings.CutPrefix(line, "-- expect stdout: "); ok && !strings.Contains(r.stdout, want) {
+			t.Errorf("stdout lacks %q\nstdout:\n%s", want, r.stdout)
+		}
+		if want, ok := strings.CutPrefix(line, "-- expect stderr: "); ok && !strings.Contains(r.stderr, want) {
+			t.Errorf("stderr lacks %q\nstderr:\n%s", want, r.stderr)
+		}
+	}
+}
+
+// scriptTest is one test function of a Lua test script and the output it
+// must write.
+type scriptTest struct {
+	name           string
+	stdout, stderr []string
+}
+
+// scriptTests lists a script's test functions in file order, each with
+// the expect lines that stand inside it.
+func scriptTests(src string) ([]scriptTest, error) {
+	var tests []scriptTest
+	seen := map[string]bool{}
+	stray := 0 // the first expect line before any test function
+	for n, line := range strings.Split(src, "\n") {
+		if m := testFunc.FindStringSubmatch(line); m != nil {
+			if seen[m[1]] {
+				return nil, fmt.Errorf("line %d: got a second function %s, want each test named once", n+1, m[1])
+			}
+			seen[m[1]] = true
+			tests = append(tests, scriptTest{name: m[1]})
+			continue
+		}
+		line = strings.TrimLeft(line, " \t")
+		out, isOut := strings.CutPrefix(line, "-- expect stdout: ")
+		errText, isErr := strings.CutPrefix(line, "-- expect stderr: ")
+		if !isOut && !isErr {
+			continue
+		}
+		if len(tests) == 0 {
+			if stray == 0 {
+				stray = n + 1
+			}
+			continue
+		}
+		st := &tests[len(tests)-1]
+		if isOut {
+			st.stdout = append(st.stdout, out)
+		} else {
+			st.stderr = append(st.stderr, errText)
+		}
+	}
+	if len(tests) == 0 {
+		return nil, errNotSplit
+	}
+	if stray != 0 {
+		return nil, fmt.Errorf("line %d: got an expect line before any test function, want it inside the test it is about", stray)
+	}
+	return tests, nil
+}
+
+// testFunc matches the line that starts a test function.
+var testFunc = regexp.MustCompile(`^function (test_[A-Za-z0-9_]+)\s*\(`)
