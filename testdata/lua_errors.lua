@@ -66,16 +66,22 @@ local function check()
   return nil
 end
 
-assert.eq(check(), nil, "main process")
+function test_main_process()
+  assert.eq(check(), nil, "main process")
+end
 
-local p = mp.Process{target = function()
-  local why = check()
-  if why then io.stderr:write("child: " .. why .. "\n") os.exit(2) end
-end}
-p:start()
-p:join(20)
-assert.eq(p.exitcode, 0, "child process")
+function test_child_process()
+  local p = mp.Process{target = function()
+    local why = check()
+    if why then io.stderr:write("child: " .. why .. "\n") os.exit(2) end
+  end}
+  p:start()
+  p:join(20)
+  assert.eq(p.exitcode, 0, "child process")
+end
 
-mp.with(mp.Pool(1), function(pool)
-  assert.eq(pool:apply(check), nil, "pool worker")
-end)
+function test_pool_worker()
+  mp.with(mp.Pool(1), function(pool)
+    assert.eq(pool:apply(check), nil, "pool worker")
+  end)
+end
