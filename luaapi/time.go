@@ -8,10 +8,10 @@ import (
 	"strings"
 	"time"
 
+	"golang.org/x/sys/unix"
+
 	lua "github.com/yuin/gopher-lua"
 )
-
-var clockStart = time.Now()
 
 // timeTime is seconds since the epoch, with a fraction.
 func timeTime(L *lua.LState) int {
@@ -19,9 +19,16 @@ func timeTime(L *lua.LState) int {
 	return 1
 }
 
-// timeMonotonic is seconds on a clock that never goes back.
+// timeMonotonic is seconds on the system's monotonic clock
+// (CLOCK_MONOTONIC, as Python's time.monotonic): it never goes back, and
+// every process of the machine reads the same clock, so a value read in
+// a child can be compared with one read in its parent.
 func timeMonotonic(L *lua.LState) int {
-	L.Push(lua.LNumber(time.Since(clockStart).Seconds()))
+	var ts unix.Timespec
+	if err := unix.ClockGettime(unix.CLOCK_MONOTONIC, &ts); err != nil {
+		Raise(L, "OSError", "monotonic: %v", err)
+	}
+	L.Push(lua.LNumber(float64(ts.Sec) + float64(ts.Nsec)/1e9))
 	return 1
 }
 
