@@ -3,6 +3,7 @@
 //
 //	procsh [options] [script [args...]]
 //	procsh trace FILE
+//	procsh worker URL [--procs N] [--token TOKEN]   (built with -tags cluster)
 //
 // It follows the standalone lua interpreter: -e chunk, -l module, -i,
 // -v, -h, and - for a script read from standard input. With no script
@@ -34,6 +35,8 @@ const version = "procsh 0.1 (Lua 5.1 on gopher-lua 1.1.2)"
 
 const usage = `usage: procsh [options] [script [args...]]
        procsh trace FILE   print the summary of a trace --trace wrote
+       procsh worker URL   serve cluster pools' tasks (procsh worker -h; needs
+                           a build with go build -tags cluster)
 Runs a Lua script with Python's multiprocessing as require("multiprocessing").
 
 options:
@@ -165,6 +168,9 @@ func run() int {
 	}
 	if isTraceCommand(os.Args[1:]) {
 		return traceCommand(os.Args[2:])
+	}
+	if isWorkerCommand(os.Args[1:]) {
+		return workerCommand(os.Args[2:]) // main_cluster.go
 	}
 	c, code, err := parseArgs(os.Args[1:])
 	if err != nil {

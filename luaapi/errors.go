@@ -25,7 +25,7 @@ var errorTypes = []string{
 	"TypeError", "ValueError", "AssertionError", "AttributeError",
 	"LookupError", "IndexError", "KeyError", "EOFError", "RuntimeError",
 	"OSError", "FileExistsError", "FileNotFoundError", "PermissionError",
-	"ConnectionRefusedError", "KeyboardInterrupt",
+	"ConnectionError", "ConnectionRefusedError", "KeyboardInterrupt",
 }
 
 // setErrorTypes makes each error type a field of mod holding its name.

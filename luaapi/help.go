@@ -101,6 +101,7 @@ var helpEntries = []HelpEntry{
 	{"mp.FileNotFoundError", "mp.FileNotFoundError", "the string \"FileNotFoundError\", for err.type == mp.FileNotFoundError: a shared memory block or an address that is not there"},
 	{"mp.PermissionError", "mp.PermissionError", "the string \"PermissionError\", for err.type == mp.PermissionError: a shared memory block this process may not open"},
 	{"mp.ConnectionRefusedError", "mp.ConnectionRefusedError", "the string \"ConnectionRefusedError\", for err.type == mp.ConnectionRefusedError: a Client's address has no Listener"},
+	{"mp.ConnectionError", "mp.ConnectionError", "the string \"ConnectionError\", for err.type == mp.ConnectionError: a cluster pool could not reach its NATS server, or lost it"},
 	{"mp.KeyboardInterrupt", "mp.KeyboardInterrupt", "the string \"KeyboardInterrupt\", for err.type == mp.KeyboardInterrupt: Ctrl-C"},
 
 	// time
@@ -129,7 +130,7 @@ var helpEntries = []HelpEntry{
 	{"Sentinel", "p.sentinel", "a process's sentinel: mp.connection.wait returns it once the process has ended"},
 
 	// Pool
-	{"Pool", "mp.Pool([processes]) or mp.Pool{processes=, initializer=, initargs=, maxtasksperchild=}", "worker processes (one per CPU by default) that run functions on lists"},
+	{"Pool", "mp.Pool([processes]) or mp.Pool{processes=, initializer=, initargs=, maxtasksperchild=}", "worker processes (one per CPU by default) that run functions on lists; with cluster = \"embedded\" or a NATS URL (and listen=, token=, retries=), workers on many hosts (a build with -tags cluster; docs/cluster.md)"},
 	{"Pool:map", "pool:map(f, list [, chunksize])", "the list of f(x) for each x, in order; the first failed item's error is raised"},
 	{"Pool:starmap", "pool:starmap(f, list [, chunksize])", "as map, each item a table of arguments: f(table.unpack(item))"},
 	{"Pool:map_async", "pool:map_async(f, list [, chunksize [, callback [, error_callback]]])", "map without waiting: an AsyncResult"},

@@ -51,7 +51,7 @@ type pool struct {
 	w            *World
 	n            int
 	state        poolState
-	sched        *runtime.Scheduler
+	sched        poolScheduler
 	startPayload []byte
 	startChunks  []ChunkID
 	startRefs    *Encoder // holds the references of startPayload's handles
@@ -66,6 +66,24 @@ type pool struct {
 	finished     uint64      // calls finished so far (poolCall.seq)
 	sources      []*poolCall // imap calls still pulling items (pool_pull.go)
 	ud           *lua.LUserData
+	// cluster is a cluster pool's part in the cluster, nil for a local
+	// pool (pool_cluster.go).
+	cluster *clusterPool
+}
+
+// poolScheduler is what the pool asks of its scheduler: a
+// runtime.Scheduler for a local pool's workers, a clusterScheduler for a
+// cluster's (pool_cluster_sched.go). See runtime.Scheduler for what each
+// method does.
+type poolScheduler interface {
+	Submit(tasks ...*runtime.PoolTask)
+	Cancel(tasks ...*runtime.PoolTask) []*runtime.PoolTask
+	Queued() int
+	Workers() int
+	Close()
+	Stop() []*runtime.PoolTask
+	Events() []runtime.PoolEvent
+	Notify() <-chan struct{}
 }
 
 // poolCall is one map, starmap, imap or apply: its results so far.
@@ -137,6 +155,8 @@ func (wl *workerLocal) addFn(id uint64) {
 	wl.nfns++
 }
 
+// poolMethods are Pool's methods (a cluster build looks at what the
+// sending ones send first: pool_cluster_values.go).
 var poolMethods = map[string]lua.LGFunction{
 	"map":            poolMap,
 	"starmap":        poolStarmap,
@@ -175,14 +195,16 @@ func checkPool(L *lua.LState, n int) *pool {
 
 var poolParams = params{
 	pos:    []string{"processes", "initializer", "initargs", "maxtasksperchild"},
+	extra:  []string{"cluster", "listen", "retries", "token"}, // a cluster pool's (pool_cluster.go)
 	list:   "initargs",
 	kwargs: "pass a table as an argument, initargs = {{key = value}}",
 }
 
 // newPool is mp.Pool([n]) or mp.Pool{processes=, initializer=, initargs=,
-// maxtasksperchild=}; the positional form takes them in that order.
+// maxtasksperchild=}; the positional form takes them in that order. The
+// options cluster, listen, retries and token make a cluster pool.
 func newPool(L *lua.LState) int {
-	var given [4]lua.LValue
+	var given [8]lua.LValue
 	poolParams.read(L, 1, "Pool", given[:])
 	procs, init, initargs, maxTasksArg := given[0], given[1], given[2], given[3]
 	checkArgList(L, initargs, "Pool: initargs", poolParams.kwargs)
@@ -191,7 +213,7 @@ func newPool(L *lua.LState) int {
 	case *lua.LNilType:
 		n = goruntime.NumCPU()
 	case lua.LNumber:
-		if float64(x) != float64(int(x)) || x < 1 {
+		if float64(x) != float64(int(x)) || x < 1 && (x < 0 || given[4] == lua.LNil) { // a cluster's may all be elsewhere
 			Raise(L, "ValueError", "Pool: got %s processes, want at least 1", x.String())
 		}
 		n = int(x)
@@ -212,7 +234,12 @@ func newPool(L *lua.LState) int {
 	default:
 		Raise(L, "TypeError", "Pool: maxtasksperchild is a %s, want a number", maxTasksArg.Type().String())
 	}
-	p := startPool(L, "Pool", n, init, argList(L, initargs, "Pool: initargs"), maxTasks)
+	var p *pool
+	if cl := given[4:]; cl[0] != lua.LNil || cl[1] != lua.LNil || cl[2] != lua.LNil || cl[3] != lua.LNil {
+		p = startClusterPool(L, n, procs != lua.LNil, init, argList(L, initargs, "Pool: initargs"), maxTasks, cl)
+	} else {
+		p = startPool(L, "Pool", n, init, argList(L, initargs, "Pool: initargs"), maxTasks)
+	}
 	L.Push(p.ud)
 	return 1
 }
@@ -298,7 +325,7 @@ func (p *pool) spawnWorker() error {
 	for _, id := range p.startChunks {
 		wl.chunks[id] = true
 	}
-	pw := p.sched.AddWorker(proc.child, pp, proc, wl)
+	pw := p.sched.(*runtime.Scheduler).AddWorker(proc.child, pp, proc, wl)
 	p.live[pw] = proc
 	w.logf(logDebug, "added worker %s (pid %d)", proc.name, proc.pid)
 	return nil
@@ -337,7 +364,7 @@ func poolJoin(L *lua.LState) int {
 	if p.state == stateRun {
 		Raise(L, "ValueError", "Pool is still running: call close() or terminate() first")
 	}
-	done := p.waitFor(func() bool { return len(p.live) == 0 && len(p.callbacks) == 0 }, timeout, false)
+	done := p.waitFor(func() bool { return len(p.live) == 0 && len(p.callbacks) == 0 && p.cluster.done() }, timeout, false)
 	if done {
 		p.forget()
 	}

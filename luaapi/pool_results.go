@@ -257,6 +257,9 @@ func lostError(L *lua.LState, proc *process, code int, t *poolTask) *lua.LTable 
 // runs (or is closing with tasks left), and gives up on a pool whose
 // workers keep dying before they start.
 func (p *pool) maintain() {
+	if p.cluster.maintain() {
+		return // a cluster pool's workers are the cluster's
+	}
 	if p.state == stateTerminate || p.broken != "" {
 		return
 	}
