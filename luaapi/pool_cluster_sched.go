@@ -34,6 +34,7 @@ type clusterTask struct {
 	rt   *runtime.PoolTask
 	runs int       // leaves granted
 	held bool      // a worker holds it: leave granted, no result yet
+	dels int       // JetStream's count of its deliveries when leave was last granted
 	host string    // the worker last granted leave
 	wpid int       // its procsh worker process
 	pid  int       // the process that ran it, once known
@@ -246,16 +247,27 @@ func (s *clusterScheduler) onRun(r cluster.RunRequest) cluster.Leave {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	t := s.tasks[r.Task]
-	switch {
-	case t == nil || s.closed:
+	if t == nil || s.closed {
 		return cluster.LeaveDrop
+	}
+	if t.held && r.Delivered > t.dels {
+		// JetStream delivered it again while its worker held it: the
+		// worker let its lease lapse (no acknowledgement for AckWait),
+		// so it is lost, whatever its last beat to this root says.
+		t.held, t.how = false, ""
+		if t.runs > s.retries {
+			s.failLocked(t, failLost, "")
+			return cluster.LeaveDrop
+		}
+	}
+	switch {
 	case t.held && time.Since(t.beat) < cluster.AckWait:
 		return cluster.LeaveLater
 	case t.runs > s.retries:
 		return cluster.LeaveDrop
 	}
 	t.runs++
-	t.held, t.host, t.wpid, t.pid, t.beat = true, r.Host, r.Pid, 0, time.Now()
+	t.held, t.host, t.wpid, t.pid, t.beat, t.dels = true, r.Host, r.Pid, 0, time.Now(), r.Delivered
 	return cluster.LeaveRun
 }
 
