@@ -277,7 +277,13 @@ func startPool(L *lua.LState, what string, n int, init lua.LValue, args []lua.LV
 	if parentBallast == nil {
 		parentBallast = make([]byte, parentBallastSize)
 	}
-	p.sched = runtime.NewScheduler(p.maxTasks)
+	sched := runtime.NewScheduler(p.maxTasks)
+	if w.Arena != nil {
+		// Tasks and results through the arena; without room there, the
+		// pipes carry them.
+		sched.UseMailboxes(w.Arena)
+	}
+	p.sched = sched
 	for i := 0; i < p.n; i++ {
 		if err := p.spawnWorker(); err != nil {
 			p.shutdown()
@@ -417,6 +423,9 @@ func (p *pool) forget() {
 	w := p.w
 	if p.startRefs != nil {
 		p.startRefs.unkeepRefs() // no worker is left to decode the start message
+	}
+	if s, ok := any(p.sched).(interface{ ReleaseMailboxes() }); ok {
+		s.ReleaseMailboxes()
 	}
 	for i, c := range w.pools {
 		if c == closer(p) {

@@ -3,6 +3,7 @@
 package luaapi
 
 import (
+	"context"
 	"fmt"
 	"time"
 
@@ -311,6 +312,27 @@ func (p *pool) runCallbacks(L *lua.LState) {
 // trip to a worker.
 const spinTime = 50 * time.Microsecond
 
+// await waits for the pool's workers on its scheduler's doorbell, where
+// it has one (runtime.Scheduler.Await: the results come to this
+// goroutine straight from the workers), for what is left of timeout
+// since start. It reports false when the caller should wait on Notify,
+// its timer and Ctrl-C instead.
+func (p *pool) await(timeout time.Duration, start time.Time) bool {
+	a, ok := any(p.sched).(interface {
+		Await(ctx context.Context, timeout time.Duration) bool
+	})
+	if !ok {
+		return false
+	}
+	left := time.Duration(-1)
+	if timeout >= 0 {
+		if left = timeout - time.Since(start); left <= 0 {
+			return false
+		}
+	}
+	return a.Await(p.w.ctx, left)
+}
+
 // waitFor pumps events until cond holds, timeout passes (negative: no
 // limit) or Ctrl-C; it reports cond. Callbacks run unless quiet.
 func (p *pool) waitFor(cond func() bool, timeout time.Duration, quiet bool) bool {
@@ -319,6 +341,7 @@ func (p *pool) waitFor(cond func() bool, timeout time.Duration, quiet bool) bool
 	if !quiet {
 		L = w.L
 	}
+	start := time.Now()
 	var expire <-chan time.Time
 	if timeout >= 0 {
 		t := time.NewTimer(timeout)
@@ -337,6 +360,9 @@ func (p *pool) waitFor(cond func() bool, timeout time.Duration, quiet bool) bool
 		}
 		if traceStart == 0 {
 			traceStart = traceNow()
+		}
+		if p.await(timeout, start) {
+			continue
 		}
 		select {
 		case <-p.sched.Notify():

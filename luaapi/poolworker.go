@@ -92,7 +92,6 @@ type poolWorker struct {
 	driver  *lua.LFunction
 	cur     *lua.Upvalue // the driver's cur
 	tb      string
-	results *os.File
 	frames  uint64 // task frames got, counted when traced (trace.go)
 }
 
@@ -113,8 +112,8 @@ func runPoolWorker(w *World, d *Decoder) int {
 	}
 	w.keepDecoded--
 	ballast = make([]byte, ballastSize)
-	tasks, results := runtime.WorkerPipes()
-	pw := &poolWorker{w: w, results: results}
+	ch := runtime.NewWorkerChannel(w.Arena)
+	pw := &poolWorker{w: w}
 	pw.handler = w.L.NewFunction(func(L *lua.LState) int {
 		pw.tb = w.traceback()
 		L.Push(L.Get(1))
@@ -124,7 +123,7 @@ func runPoolWorker(w *World, d *Decoder) int {
 		fmt.Fprintf(os.Stderr, "procsh: %s (pid %d): %v\n", w.Self.Name, w.Self.Pid, err)
 		return 1
 	}
-	if _, err := results.Write(runtime.SealFrame(runtime.NewFrame(runtime.FrameBooted, 0))); err != nil {
+	if err := ch.Send(runtime.SealFrame(runtime.NewFrame(runtime.FrameBooted, 0))); err != nil {
 		return 0
 	}
 	if init := vals[0]; init != lua.LNil {
@@ -133,18 +132,17 @@ func runPoolWorker(w *World, d *Decoder) int {
 			return 1
 		}
 	}
-	if _, err := results.Write(runtime.SealFrame(runtime.NewFrame(runtime.FrameReady, 0))); err != nil {
+	if err := ch.Send(runtime.SealFrame(runtime.NewFrame(runtime.FrameReady, 0))); err != nil {
 		return 0
 	}
-	r := runtime.NewFrameReader(tasks)
 	for done := 0; ; done++ {
-		b, err := r.Next()
+		b, err := ch.Next()
 		if err != nil || b[0] != runtime.FrameTask {
 			// The parent said quit, or is gone.
 			w.logf(logDebug, "worker exiting after %d tasks", done)
 			return 0
 		}
-		if _, err := results.Write(pw.runTask(b[1:])); err != nil {
+		if err := ch.Reply(pw.runTask(b[1:])); err != nil {
 			return 0
 		}
 	}

@@ -15,7 +15,9 @@
 //
 // Goroutines: one per worker reads its result pipe, hands the next task
 // to the worker as soon as it answers, and posts events (results, exits)
-// that the pool's owner takes with Events, on its own goroutine.
+// that the pool's owner takes with Events, on its own goroutine. With
+// mailboxes (pool_mailbox.go), tasks and results go through the arena
+// instead, and the owner waiting in Await takes results itself.
 
 package runtime
 
@@ -173,6 +175,13 @@ type PoolWorker struct {
 	busy         *PoolTask
 	quit         bool
 	done         int
+	// box is the worker's mailbox, or nil when its pipes carry its
+	// frames; rseen counts the results taken from it. sendMu is held
+	// while a frame is written to the worker, so that its mailbox is
+	// not freed under the writer.
+	box    *mailbox
+	rseen  uint32
+	sendMu sync.Mutex
 }
 
 // Ready says whether the worker has started and run its initializer.
@@ -221,6 +230,12 @@ type Scheduler struct {
 	maxTasks int
 	closing  bool
 	stopped  bool
+	// With mailboxes: the arena, the pool's doorbell, and the worker
+	// that answered last, which gets the next task first (it may still
+	// be spinning for one).
+	arena  *Arena
+	bell   *doorbell
+	recent *PoolWorker
 }
 
 // NewScheduler makes a scheduler whose workers each serve at most
@@ -236,6 +251,7 @@ func (s *Scheduler) AddWorker(c *Child, pp *PoolPipes, value, local any) *PoolWo
 	pp.resW.Close()
 	w := &PoolWorker{Child: c, Value: value, Local: local, tasks: pp.taskW, results: pp.resR, s: s}
 	s.mu.Lock()
+	s.attachMailbox(w)
 	s.workers[w] = struct{}{}
 	s.mu.Unlock()
 	go w.serve()
@@ -317,12 +333,18 @@ func (s *Scheduler) Stop() []*PoolTask {
 	return dropped
 }
 
-// Events takes the events posted so far, oldest first.
+// Events takes the events posted so far, oldest first, after taking the
+// results published in mailboxes (and handing out the tasks that frees).
 func (s *Scheduler) Events() []PoolEvent {
 	s.mu.Lock()
-	defer s.mu.Unlock()
+	var work assignments
+	if s.collectLocked() {
+		work = s.assignLocked()
+	}
 	ev := s.events
 	s.events = nil
+	s.mu.Unlock()
+	work.send()
 	return ev
 }
 
@@ -335,6 +357,17 @@ func (s *Scheduler) postLocked(ev PoolEvent) {
 	case s.notify <- struct{}{}:
 	default:
 	}
+	if s.bell != nil {
+		s.bell.ring()
+	}
+}
+
+// resultLocked posts the result frame b of the task w held.
+func (s *Scheduler) resultLocked(w *PoolWorker, b []byte) {
+	s.postLocked(PoolEvent{Kind: EventResult, Worker: w, Task: w.busy, Frame: b})
+	w.busy = nil
+	w.done++
+	s.recent = w
 }
 
 // assignment is a task given to a worker, or (task nil) an order to quit.
@@ -346,45 +379,72 @@ type assignment struct {
 type assignments []assignment
 
 // assignLocked pairs idle workers with queued tasks, and tells idle
-// workers to quit when the pool is closing and nothing is left.
+// workers to quit when the pool is closing and nothing is left. The
+// worker that answered last is served first: with a mailbox, it may
+// still be spinning for its next task.
 func (s *Scheduler) assignLocked() assignments {
 	var out assignments
+	if w := s.recent; w != nil {
+		if _, ok := s.workers[w]; ok {
+			out = s.assignOneLocked(w, out)
+		}
+	}
 	for w := range s.workers {
-		if !w.ready || w.busy != nil || w.quit {
-			continue
-		}
-		if s.maxTasks > 0 && w.done >= s.maxTasks || s.closing && s.head == len(s.queue) || s.stopped {
-			w.quit = true
-			out = append(out, assignment{w: w})
-			continue
-		}
-		if s.head == len(s.queue) {
-			continue
-		}
-		t := s.queue[s.head]
-		s.queue[s.head] = nil
-		s.head++
-		if s.head == len(s.queue) {
-			s.queue, s.head = s.queue[:0], 0
-		}
-		w.busy = t
-		t.started.Store(true)
-		out = append(out, assignment{w, t})
+		out = s.assignOneLocked(w, out)
 	}
 	return out
 }
 
-// send writes the assigned frames. A worker that died meanwhile fails to
-// take its frame; its reader sees the end of its pipe and reports the
-// task lost.
+// assignOneLocked gives w, if idle, the next task or the order to quit.
+func (s *Scheduler) assignOneLocked(w *PoolWorker, out assignments) assignments {
+	if !w.ready || w.busy != nil || w.quit {
+		return out
+	}
+	if s.maxTasks > 0 && w.done >= s.maxTasks || s.closing && s.head == len(s.queue) || s.stopped {
+		w.quit = true
+		return append(out, assignment{w: w})
+	}
+	if s.head == len(s.queue) {
+		return out
+	}
+	t := s.queue[s.head]
+	s.queue[s.head] = nil
+	s.head++
+	if s.head == len(s.queue) {
+		s.queue, s.head = s.queue[:0], 0
+	}
+	w.busy = t
+	t.started.Store(true)
+	return append(out, assignment{w, t})
+}
+
+// send writes the assigned frames, into the worker's mailbox or on its
+// pipe. A worker that died meanwhile fails to take its frame; its reader
+// sees the end of its pipe and reports the task lost.
 func (a assignments) send() {
 	for _, x := range a {
 		if x.t == nil {
-			x.w.tasks.Write(SealFrame(NewFrame(FrameQuit, 0)))
+			x.w.send(nil)
 			continue
 		}
-		x.w.tasks.Write(x.t.Frame(x.w))
+		x.w.send(x.t)
 	}
+}
+
+// send writes the frame of t, or the order to quit (t nil), to w.
+func (w *PoolWorker) send(t *PoolTask) {
+	w.sendMu.Lock()
+	defer w.sendMu.Unlock()
+	var frame []byte
+	if t == nil {
+		frame = SealFrame(NewFrame(FrameQuit, 0))
+	} else {
+		frame = t.Frame(w)
+	}
+	if w.box != nil && w.box.postTask(frame) {
+		return
+	}
+	w.tasks.Write(frame)
 }
 
 // serve reads the worker's frames until its pipe ends, then waits for it
@@ -416,9 +476,16 @@ func (w *PoolWorker) serve() {
 				w.Child.Kill()
 				goto end
 			}
-			s.postLocked(PoolEvent{Kind: EventResult, Worker: w, Task: w.busy, Frame: b})
-			w.busy = nil
-			w.done++
+			s.resultLocked(w, b)
+		case FrameNotice:
+			// A result in the mailbox, published while the owner was not
+			// waiting (it may have taken it since).
+			if !s.collectOneLocked(w) && w.box == nil {
+				s.mu.Unlock()
+				ferr = errors.New("pool: worker without a mailbox sent a notice")
+				w.Child.Kill()
+				goto end
+			}
 		default:
 			s.mu.Unlock()
 			ferr = fmt.Errorf("pool: worker sent a frame of unknown kind %q", b[0])
@@ -436,9 +503,14 @@ end:
 	code, _ := w.Child.ExitCode()
 	w.results.Close()
 	s.mu.Lock()
+	s.collectOneLocked(w) // a result published before it died
 	lost := w.busy
 	w.busy = nil
 	delete(s.workers, w)
+	s.mu.Unlock()
+	// Its mailbox is freed before anyone learns that it has gone.
+	w.freeMailbox()
+	s.mu.Lock()
 	s.postLocked(PoolEvent{Kind: EventExit, Worker: w, Task: lost, Code: code, Err: ferr, Served: w.done})
 	s.mu.Unlock()
 	w.tasks.Close()
