@@ -337,11 +337,11 @@ func blockArgs(L *lua.LState, n int, what string) (bool, time.Duration) {
 		if tv != lua.LNil {
 			Raise(L, "TypeError", "%s: got a timeout (%v) and then a %s: a number first is the timeout; want (timeout) or (block, timeout)", what, b, tv.Type().String())
 		}
-		return true, toTimeout(L, b, what+": timeout")
+		return true, callTimeout(L, b, what)
 	default:
 		Raise(L, "TypeError", "%s: got a %s as block, want a boolean, or a number of seconds as the timeout", what, block.Type().String())
 	}
-	timeout := toTimeout(L, tv, what+": timeout")
+	timeout := callTimeout(L, tv, what)
 	return block != lua.LFalse, timeout
 }
 
@@ -360,7 +360,20 @@ func timeoutArg(L *lua.LState, n int, what string, def time.Duration) time.Durat
 	case lua.LBool:
 		Raise(L, "TypeError", "%s: got a boolean, want a timeout in seconds or nil (%s has no block argument)", what, what)
 	}
-	return toTimeout(L, a[0], what+": timeout")
+	return callTimeout(L, a[0], what)
+}
+
+// callTimeout is toTimeout for the timeout argument of the call what,
+// naming it "<what>: timeout" in errors only: a lock's acquire(false)
+// or a get(0.1) builds no string.
+func callTimeout(L *lua.LState, v lua.LValue, what string) time.Duration {
+	if x, ok := v.(lua.LNumber); ok && !math.IsNaN(float64(x)) {
+		return toTimeout(L, x, "")
+	}
+	if v == lua.LNil {
+		return -1
+	}
+	return toTimeout(L, v, what+": timeout")
 }
 
 // toTimeout reads a timeout in seconds: nil means forever (-1), negative

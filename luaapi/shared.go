@@ -366,7 +366,9 @@ func arrayNewIndex(L *lua.LState) int {
 	checkOpen(L, s, "Array")
 	i := arrayPos(L, s, key)
 	v := L.Get(3)
-	checkNumber(L, v, fmt.Sprintf("Array: element %d", i+1))
+	if _, ok := v.(lua.LNumber); !ok {
+		checkNumber(L, v, fmt.Sprintf("Array: element %d", i+1))
+	}
 	if err := s.store(i, v); err != nil {
 		Raise(L, "ValueError", "Array: element %d: %v", i+1, err)
 	}
