@@ -12,6 +12,12 @@ import "os"
 // that moment, so the child still starts with the world as it is at
 // start().
 //
+// The idle child is started on a goroutine of its own: exec holds the
+// thread that calls it until the child has replaced its image (Go's
+// fork is a vfork), which the caller, the start() that used the previous
+// idle child, need not wait for. That start() returns at once, and the
+// next child gets all the time until the next start() to initialise.
+//
 // An idle child does not know yet whether it will be a daemon, so it is
 // started without PR_SET_PDEATHSIG; a daemon sets it on reading its
 // message (worker.Main), and the watchdog pipe covers the moment before.
@@ -21,21 +27,34 @@ import "os"
 
 // Idle is a child waiting for its start message.
 type Idle struct {
-	c *Child
-	w *os.File
+	started chan struct{} // closed once the child is started, or failed to
+	c       *Child
+	w       *os.File
+	err     error
 }
 
-// StartIdle starts an idle child with the tree's arena.
+// StartIdle starts an idle child with the tree's arena, in the
+// background; Ready, Deliver and Discard wait for the start to finish.
 func StartIdle(arena *os.File) (*Idle, error) {
-	c, w, err := startChild(SpawnOptions{Arena: arena}, false)
-	if err != nil {
-		return nil, err
-	}
-	return &Idle{c: c, w: w}, nil
+	i := &Idle{started: make(chan struct{})}
+	go func() {
+		// A termination waits for the start, so that the child is
+		// known (and ended) rather than left half started.
+		EnterCritical()
+		defer LeaveCritical()
+		i.c, i.w, i.err = startChild(SpawnOptions{Arena: arena}, false)
+		close(i.started)
+	}()
+	return i, nil
 }
 
-// Ready says whether the idle child is still alive to take work.
+// Ready says whether the idle child started and is still alive to take
+// work.
 func (i *Idle) Ready() bool {
+	<-i.started
+	if i.err != nil {
+		return false
+	}
 	_, ended := i.c.ExitCode()
 	return !ended
 }
@@ -43,6 +62,10 @@ func (i *Idle) Ready() bool {
 // Deliver hands the idle child its start message; it is then an ordinary
 // child. Deliver may be called once.
 func (i *Idle) Deliver(msg []byte) (*Child, error) {
+	<-i.started
+	if i.err != nil {
+		return nil, i.err
+	}
 	if err := deliver(i.c, i.w, msg); err != nil {
 		return nil, err
 	}
@@ -51,6 +74,10 @@ func (i *Idle) Deliver(msg []byte) (*Child, error) {
 
 // Discard ends the idle child and waits for it.
 func (i *Idle) Discard() {
+	<-i.started
+	if i.err != nil {
+		return
+	}
 	i.w.Close()
 	i.c.Kill()
 	<-i.c.done
