@@ -34,6 +34,18 @@ func TestClusterPoolSameAsLocal(t *testing.T) {
 	}
 }
 
+// TestClusterObjects: mp.cluster's lock, value and queue, shared by a
+// cluster pool's tasks and the root (testdata/cluster/objects.lua).
+func TestClusterObjects(t *testing.T) {
+	r := procsh(t, 120*time.Second, "", "testdata/cluster/objects.lua")
+	if r.code != 0 || !strings.Contains(r.stdout, "ok") {
+		t.Fatalf("exit status %d\nstdout:\n%s\nstderr:\n%s", r.code, r.stdout, r.stderr)
+	}
+	if want := "cluster Lock 'short' was held by Process-"; !strings.Contains(r.stderr, want) || !strings.Contains(r.stderr, "taken over") {
+		t.Errorf("stderr lacks the warning %q … taken over\nstderr:\n%s", want, r.stderr)
+	}
+}
+
 // freeAddr is a loopback address no one listens on, for a server.
 func freeAddr(t *testing.T) string {
 	t.Helper()

@@ -66,6 +66,7 @@ type Conn struct {
 	downSince time.Time            // zero while connected
 	pools     map[string]*Pool     // open roots' pools, by id
 	workers   map[*Worker]struct{} // serving workers
+	objects   *Objects             // once asked for (objects.go)
 }
 
 // Connect connects to url and makes the shared streams, consumer and

@@ -60,6 +60,8 @@ var helpEntries = []HelpEntry{
 	{"mp.shared_memory.SharedMemory", "mp.shared_memory.SharedMemory{name=, create=, size=, track=}", "a new named block of size bytes (create=true) or the block named name; see help(\"SharedMemory\")"},
 	{"mp.shared_memory.ShareableList", "mp.shared_memory.ShareableList([sequence] [, {name=}])", "a list of fixed length in a new named block, or (no sequence, a name) the one in that block; see help(\"ShareableList\")"},
 	{"mp.futures", "mp.futures", "the module concurrent.futures, also require(\"concurrent.futures\")"},
+	{"mp.cluster", "mp.cluster", "the module multiprocessing.cluster: locks, values and queues every process of a cluster shares, on any host (a build with -tags cluster)"},
+	{"mp.cluster.connect", "mp.cluster.connect(url or pool [, {token=}])", "a ClusterConnection to the NATS server at url, or to a cluster pool's; see help(\"ClusterConnection\")"},
 	{"mp.trace", "mp.trace.mark(name [, args]); mp.trace.span(name, fn)", "your own events in a run traced with --trace: an instant with args, or a slice over the call fn() (whose values span gives); untraced, nothing but fn()"},
 	{"mp.connection.wait", "mp.connection.wait(objects [, timeout])", "the list of the objects (Connections, Queues, sentinels, Processes) that are ready, waiting until one is; empty on timeout"},
 	{"mp.with", "mp.with(obj, fn)", "Python's with: acquire or enter obj, call fn(obj), always release or exit; gives fn's values"},
@@ -354,6 +356,26 @@ var helpEntries = []HelpEntry{
 	{"ShareableList:count", "sl:count(v)", "how many items equal v"},
 	{"ShareableList:index", "sl:index(v)", "the index of the first item equal to v; ValueError when none is"},
 	{"ShareableList.shm", "", "the SharedMemory the list lives in; its name attaches the list elsewhere"},
+
+	// mp.cluster (cluster_objects.go)
+	{"ClusterConnection", "mp.cluster.connect(url or pool [, {token=}])", "a connection to a NATS server, which gives the objects every process of a cluster shares"},
+	{"ClusterConnection:Lock", "c:Lock(name [, {lease=}])", "the cluster's lock name, held under a lease (10 s) that its holder renews; see help(\"ClusterLock\")"},
+	{"ClusterConnection:Value", "c:Value(typecode, init, name)", "the cluster's number name, made with init unless it exists; see help(\"ClusterValue\")"},
+	{"ClusterConnection:Queue", "c:Queue(name)", "the cluster's queue name; see help(\"ClusterQueue\")"},
+	{"ClusterConnection:close", "c:close()", "close the connection; the objects made from it stop working"},
+	{"ClusterLock", "c:Lock(name [, {lease=}])", "a lock every process of a cluster shares, on any host; it travels to cluster tasks"},
+	{"ClusterLock:acquire", "lock:acquire([block [, timeout]])", "take the lock: true, or false when it was not taken; a holder whose lease ended is taken over, with a warning"},
+	{"ClusterLock:release", "lock:release()", "let the lock go; ValueError when this object does not hold it"},
+	{"ClusterLock:locked", "lock:locked()", "whether any process holds the lock"},
+	{"ClusterValue", "c:Value(typecode, init, name)", "a number every process of a cluster shares, on any host; it travels to cluster tasks"},
+	{"ClusterValue:get", "v:get()", "the value"},
+	{"ClusterValue:set", "v:set(x)", "replace the value, whatever it was"},
+	{"ClusterValue:compare_and_swap", "v:compare_and_swap(expected, new)", "new replaces the value if it is expected and nobody changed it meanwhile: true or false, then the value found"},
+	{"ClusterQueue", "c:Queue(name)", "a queue every process of a cluster shares, on any host, each item taken once; it travels to cluster tasks"},
+	{"ClusterQueue:put", "q:put(item)", "append item: any value a cluster task takes, not procsh's shared objects"},
+	{"ClusterQueue:get", "q:get([block [, timeout]])", "take the first item, waiting for one; Empty when none came in time"},
+	{"ClusterQueue:qsize", "q:qsize()", "the number of items not taken"},
+	{"ClusterQueue:empty", "q:empty()", "whether no item waits"},
 }
 
 // helpBases names the type whose entries a type shares where it has none
@@ -398,6 +420,11 @@ var HelpDocs = map[string]string{
 
 	"ProcessPoolExecutor": "reference-futures.md",
 	"Future":              "reference-futures.md",
+
+	"ClusterConnection": "reference-cluster.md",
+	"ClusterLock":       "reference-cluster.md",
+	"ClusterValue":      "reference-cluster.md",
+	"ClusterQueue":      "reference-cluster.md",
 }
 
 // HelpEntries is every entry, in order.

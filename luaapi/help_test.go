@@ -77,6 +77,7 @@ func TestHelpCoversEverything(t *testing.T) {
 		"mp.connection":    "multiprocessing.connection",
 		"mp.shared_memory": "multiprocessing.shared_memory",
 		"mp.futures":       "concurrent.futures",
+		"mp.cluster":       "multiprocessing.cluster",
 	}
 	for short, module := range modules {
 		w.module(module).ForEach(func(k, _ lua.LValue) {

@@ -187,6 +187,8 @@ func decodeHandle(L *lua.LState, typ string, data []byte) (lua.LValue, error) {
 		return decodeSharedMemory(L, data)
 	case "ShareableList":
 		return decodeShareableList(L, data)
+	case "ClusterLock", "ClusterValue", "ClusterQueue":
+		return decodeClusterObject(L, typ, data) // mp.cluster's (cluster_objects.go)
 	}
 	return nil, fmt.Errorf("decode: unknown object type %q", typ)
 }
@@ -218,6 +220,8 @@ func (w *World) install() {
 	futures := w.addModule("concurrent.futures", futuresFunctions)
 	setFuturesConstants(L, futures)
 	L.SetField(mp, "futures", futures)
+	// mp.cluster's objects (cluster_objects_api.go).
+	L.SetField(mp, "cluster", w.addModule("multiprocessing.cluster", clusterFunctions))
 	L.SetField(mp, "trace", w.addModule("multiprocessing.trace", traceFunctions)) // trace.go
 	w.addModule("time", timeFunctions)
 	w.types = userdataTypes

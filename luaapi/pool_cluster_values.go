@@ -19,11 +19,12 @@ import (
 )
 
 // clusterSendable are the handles that mean the same in any process
-// tree: a logger is a name and a level.
-var clusterSendable = map[string]bool{"Logger": true}
+// tree: a logger is a name and a level, mp.cluster's objects are names
+// on the server.
+var clusterSendable = map[string]bool{"Logger": true, "ClusterLock": true, "ClusterValue": true, "ClusterQueue": true}
 
 // clusterRefusal says why a handle cannot go to a cluster worker.
-const clusterRefusal = "cluster workers run in process trees of their own, on this host or others, which do not share this one's shared memory; send plain values, and keep the shared objects to processes of this tree"
+const clusterRefusal = "cluster workers run in process trees of their own, on this host or others, which do not share this one's shared memory; send plain values, and share state through the cluster's own objects (mp.cluster.connect(pool):Lock(name), :Value, :Queue)"
 
 // checkCluster says, as a SerializationError naming its path, whether v
 // holds a procsh shared object anywhere the encoder would go: table keys,

@@ -88,6 +88,10 @@ func ServeCluster(w *World, o ClusterWorkerOptions) error {
 		return err
 	}
 	defer wk.Close()
+	// The processes find mp.cluster's objects on this server, whatever
+	// address their maker used (cluster_objects.go).
+	os.Setenv(clusterURLEnv, o.URL)
+	os.Setenv(clusterTokenEnv, o.Token)
 	o.Say("serving %s with %d processes (host %s, pid %d)", conn.URL(), o.Procs, host, pid)
 	s := &clusterServer{w: w, wk: wk, procs: o.Procs, say: o.Say, pools: map[string]*servedPool{},
 		held: map[*cluster.Task]bool{}, credit: make(chan struct{}, o.Procs), incoming: make(chan *cluster.Task),
