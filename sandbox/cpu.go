@@ -26,17 +26,18 @@ func CPUTime() time.Duration {
 // budget more CPU time than it has now, and again every second it goes
 // on. RLIMIT_CPU counts whole seconds of the process's total, so the
 // moment is rounded to the nearest whole second, and at least the next
-// one: a budget of 1 s is 0.5 to 1.5 s. With backstop > 0 the
-// hard limit is set that much later (rounded up too), where the kernel
-// sends SIGKILL: a process whose code ignores SIGXCPU still ends. With
-// backstop 0 the hard limit stays as it is, so that ClearCPU can lift
-// the soft limit again (a pool task's limit). Neither limit is set above
-// the hard limit the process already has: a child cannot widen what its
-// parent left it.
-func LimitCPU(budget, backstop time.Duration) error {
+// one: a budget of 1 s is 0.5 to 1.5 s. With backstop > 0 the hard
+// limit is set that much later (rounded up too), where the kernel sends
+// SIGKILL: a process whose code ignores SIGXCPU still ends. With
+// backstop 0 the hard limit stays as it is, so that restore can put the
+// soft limit back (a pool task's limit). Neither limit is set above the
+// hard limit the process already has: a child cannot widen what its
+// parent left it. restore sets RLIMIT_CPU back to what it was, as far as
+// the hard limit now allows.
+func LimitCPU(budget, backstop time.Duration) (restore func() error, err error) {
 	var old unix.Rlimit
 	if err := unix.Getrlimit(unix.RLIMIT_CPU, &old); err != nil {
-		return fmt.Errorf("getrlimit(RLIMIT_CPU): %w", err)
+		return nil, fmt.Errorf("getrlimit(RLIMIT_CPU): %w", err)
 	}
 	used := CPUTime()
 	soft := max(wholeSeconds(used+budget), uint64(used/time.Second)+1)
@@ -47,24 +48,16 @@ func LimitCPU(budget, backstop time.Duration) error {
 	lim.Max = min(lim.Max, old.Max)
 	lim.Cur = min(lim.Cur, lim.Max)
 	if err := unix.Setrlimit(unix.RLIMIT_CPU, &lim); err != nil {
-		return fmt.Errorf("setrlimit(RLIMIT_CPU, %d s, %d s): %w", lim.Cur, lim.Max, err)
+		return nil, fmt.Errorf("setrlimit(RLIMIT_CPU, %d s, %d s): %w", lim.Cur, lim.Max, err)
 	}
-	return nil
-}
-
-// ClearCPU raises the soft CPU limit to the hard limit: no SIGXCPU comes
-// any more (SIGKILL still does, at the hard limit, if it is not
-// infinite).
-func ClearCPU() error {
-	var lim unix.Rlimit
-	if err := unix.Getrlimit(unix.RLIMIT_CPU, &lim); err != nil {
-		return fmt.Errorf("getrlimit(RLIMIT_CPU): %w", err)
+	restore = func() error {
+		back := unix.Rlimit{Cur: min(old.Cur, lim.Max), Max: lim.Max}
+		if err := unix.Setrlimit(unix.RLIMIT_CPU, &back); err != nil {
+			return fmt.Errorf("setrlimit(RLIMIT_CPU): %w", err)
+		}
+		return nil
 	}
-	lim.Cur = lim.Max
-	if err := unix.Setrlimit(unix.RLIMIT_CPU, &lim); err != nil {
-		return fmt.Errorf("setrlimit(RLIMIT_CPU): %w", err)
-	}
-	return nil
+	return restore, nil
 }
 
 // seconds is d in whole seconds, rounded up.

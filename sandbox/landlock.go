@@ -32,8 +32,9 @@ type FilesPolicy struct {
 // libraries it has mapped (a binary linked with cgo needs its loader and
 // libc to start a child) stay readable and executable, and files the
 // process has open stay usable: the arena, its pipes, standard input and
-// output; so does /dev/null. Restricting files also restricts which programs run: only
-// those under Read or Write, unless NoExec forbids them too.
+// output; so do /dev/null, and the listing of /proc's folders. Restricting
+// files also restricts which programs run: only those under Read or
+// Write, unless NoExec forbids them too.
 func Restrict(p FilesPolicy) error {
 	if !p.Files && !p.NoExec {
 		return nil
@@ -41,6 +42,7 @@ func Restrict(p FilesPolicy) error {
 	if Probe().LandlockABI < 1 {
 		return errors.New("Landlock is not available on this kernel")
 	}
+	statusFile() // kept open for MemoryGuard: /proc is forbidden after
 	own, err := ownFiles()
 	if err != nil {
 		return err
@@ -54,6 +56,10 @@ func Restrict(p FilesPolicy) error {
 	}
 	if p.Files {
 		cfg = landlock.V7.BestEffort()
+		// Listing /proc/PID/task is how libpsx reaches every thread, for
+		// a child that restricts itself further: folders only, no file in
+		// them.
+		rules = append(rules, landlock.PathAccess(ll.AccessFSReadDir, "/proc").IgnoreIfMissing())
 		var drop landlock.AccessFSSet
 		if p.NoExec {
 			drop = exec
@@ -91,9 +97,16 @@ func pathRule(path string, dir, file, drop landlock.AccessFSSet) landlock.Rule {
 	return landlock.PathAccess(rights&^drop, path)
 }
 
+// ownFilesEnv hands the files a restricted process runs from to its
+// children, which cannot read /proc/self/maps under its rules: the same
+// binary maps the same files.
+const ownFilesEnv = "PROCSH_SANDBOX_OWN_FILES"
+
 // ownFiles are the files this process runs from: its binary and every
 // file it has mapped executable (the loader and the shared libraries of
-// a binary linked with cgo), from /proc/self/maps.
+// a binary linked with cgo), from /proc/self/maps, or from its parent
+// (ownFilesEnv) when it may not read that. It leaves the list in its
+// environment for its own children.
 func ownFiles() ([]string, error) {
 	exe, err := os.Executable()
 	if err != nil {
@@ -101,22 +114,27 @@ func ownFiles() ([]string, error) {
 	}
 	files := []string{exe}
 	seen := map[string]bool{exe: true}
-	f, err := os.Open("/proc/self/maps")
-	if err != nil {
-		return files, nil // the binary alone: enough for a static one
-	}
-	defer f.Close()
-	s := bufio.NewScanner(f)
-	for s.Scan() {
-		// address perms offset dev inode path
-		fields := strings.Fields(s.Text())
-		if len(fields) != 6 || !strings.Contains(fields[1], "x") || !strings.HasPrefix(fields[5], "/") || seen[fields[5]] {
-			continue
-		}
-		if st, err := os.Stat(fields[5]); err == nil && st.Mode().IsRegular() {
-			seen[fields[5]] = true
-			files = append(files, fields[5])
+	add := func(path string) {
+		if st, err := os.Stat(path); err == nil && st.Mode().IsRegular() && !seen[path] {
+			seen[path] = true
+			files = append(files, path)
 		}
 	}
+	if f, err := os.Open("/proc/self/maps"); err == nil {
+		s := bufio.NewScanner(f)
+		for s.Scan() {
+			// address perms offset dev inode path
+			fields := strings.Fields(s.Text())
+			if len(fields) == 6 && strings.Contains(fields[1], "x") && strings.HasPrefix(fields[5], "/") {
+				add(fields[5])
+			}
+		}
+		f.Close()
+	} else {
+		for _, path := range strings.Split(os.Getenv(ownFilesEnv), "\n") {
+			add(path)
+		}
+	}
+	os.Setenv(ownFilesEnv, strings.Join(files, "\n"))
 	return files, nil
 }

@@ -4,7 +4,6 @@
 package sandbox
 
 import (
-	"bufio"
 	"bytes"
 	"fmt"
 	"math"
@@ -32,12 +31,14 @@ import (
 //  2. Watch, a goroutine that reads the heap every WatchEvery and
 //     reports a heap past the budget, once a collection has shown that
 //     what is there is live: a table grown forever by small steps.
-//  3. The kernel: RLIMIT_DATA, half as much again above the budget and
-//     DataSlack more, past which mmap fails and Go's allocator ends the
+//  3. The kernel: RLIMIT_DATA, at twice the budget and DataSlack more, past which mmap fails and Go's allocator ends the
 //     process with a fatal error. Layers 1 and 2 keep a process from
 //     getting there; it is the stop for what they cannot see. Under the
 //     race detector, whose shadow memory grows in the data segment with
-//     the heap, several times its size, RLIMIT_DATA is left alone.
+//     the heap, several times its size, RLIMIT_DATA is left alone; so it
+//     is where the data segment cannot be read (a process started under
+//     another's file rules, which forbid /proc), which keeps the limit
+//     it inherited.
 //
 // Go's soft memory limit (debug.SetMemoryLimit) is set at the budget, so
 // that the collector works harder as the heap nears it and garbage is
@@ -60,8 +61,8 @@ type MemoryGuard struct {
 // WatchEvery is how often Watch reads the heap.
 const WatchEvery = 10 * time.Millisecond
 
-// DataSlack is what RLIMIT_DATA allows above one and a half budgets: the
-// Go runtime's own structures, and a fresh process's growth.
+// DataSlack is what RLIMIT_DATA allows above two budgets: the Go
+// runtime's own structures, and a fresh process's growth.
 const DataSlack = 64 << 20
 
 const (
@@ -102,8 +103,8 @@ func (g *MemoryGuard) SetLimit(n int64, hard bool) error {
 	} else {
 		debug.SetMemoryLimit(int64(min(g.baseTotal+uint64(n), math.MaxInt64)))
 	}
-	if raceEnabled {
-		return nil
+	if raceEnabled || g.baseData == 0 {
+		return nil // no hard stop but an inherited one: see MemoryGuard
 	}
 	var old unix.Rlimit
 	if err := unix.Getrlimit(unix.RLIMIT_DATA, &old); err != nil {
@@ -111,7 +112,7 @@ func (g *MemoryGuard) SetLimit(n int64, hard bool) error {
 	}
 	lim := unix.Rlimit{Cur: old.Max, Max: old.Max}
 	if n != 0 {
-		lim.Cur = min(g.baseData+uint64(n)/2*3+DataSlack, old.Max)
+		lim.Cur = min(g.baseData+2*uint64(n)+DataSlack, old.Max)
 		if hard {
 			lim.Max = lim.Cur
 		}
@@ -200,14 +201,14 @@ func (g *MemoryGuard) check() (used, limit int64, since time.Duration, isOver bo
 // /proc/self/status: its private writable mappings, what RLIMIT_DATA
 // counts), in bytes; 0 if it cannot be read.
 func dataSegment() uint64 {
-	f, err := os.Open("/proc/self/status")
-	if err != nil {
+	f := statusFile()
+	if f == nil {
 		return 0
 	}
-	defer f.Close()
-	s := bufio.NewScanner(f)
-	for s.Scan() {
-		rest, ok := bytes.CutPrefix(s.Bytes(), []byte("VmData:"))
+	b := make([]byte, 4096)
+	n, _ := f.ReadAt(b, 0)
+	for _, line := range bytes.Split(b[:n], []byte("\n")) {
+		rest, ok := bytes.CutPrefix(line, []byte("VmData:"))
 		if !ok {
 			continue
 		}
@@ -218,4 +219,17 @@ func dataSegment() uint64 {
 		return kb << 10
 	}
 	return 0
+}
+
+var status struct {
+	once sync.Once
+	f    *os.File
+}
+
+// statusFile is /proc/self/status, opened once and kept: Restrict opens
+// it before Landlock would forbid it. nil when it cannot be opened (in a
+// process started under another's file rules).
+func statusFile() *os.File {
+	status.once.Do(func() { status.f, _ = os.Open("/proc/self/status") })
+	return status.f
 }

@@ -74,7 +74,7 @@ func runHelper(name, arg string) int {
 			default:
 			}
 		})
-		if err := LimitCPU(time.Second, 2*time.Second); err != nil {
+		if _, err := LimitCPU(time.Second, 2*time.Second); err != nil {
 			return fail(err)
 		}
 		start := CPUTime()

@@ -3,6 +3,8 @@
 package sandbox
 
 import (
+	"os"
+	"strings"
 	"sync"
 
 	seccomp "github.com/elastic/go-seccomp-bpf"
@@ -27,6 +29,11 @@ var probed struct {
 	s    Support
 }
 
+// MissingEnv names features (landlock, seccomp, rlimits, separated by
+// commas) that Probe reports missing whatever the kernel offers: tests
+// set it to see what procsh does on a kernel without them.
+const MissingEnv = "PROCSH_SANDBOX_MISSING"
+
 // Probe asks the kernel what it supports, once per process.
 func Probe() Support {
 	probed.once.Do(func() {
@@ -35,6 +42,16 @@ func Probe() Support {
 		}
 		probed.s.Seccomp = seccomp.Supported()
 		probed.s.Rlimits = true
+		for _, f := range strings.Split(os.Getenv(MissingEnv), ",") {
+			switch f {
+			case "landlock":
+				probed.s.LandlockABI = 0
+			case "seccomp":
+				probed.s.Seccomp = false
+			case "rlimits":
+				probed.s.Rlimits = false
+			}
+		}
 	})
 	return probed.s
 }
