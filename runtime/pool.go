@@ -30,6 +30,7 @@ import (
 	"os"
 	"sync"
 	"sync/atomic"
+	"time"
 
 	"golang.org/x/sys/unix"
 )
@@ -152,9 +153,22 @@ type PoolTask struct {
 	Frame func(w *PoolWorker) []byte
 	// Value is the owner's bookkeeping.
 	Value any
-	// started is set when a worker is handed the task.
-	started atomic.Bool
+	// Wall, when not 0, is how long a worker may hold the task (a wall
+	// clock limit): past it the scheduler ends the worker, SIGTERM then
+	// SIGKILL after WallGrace, and the task is lost with it, Expired.
+	Wall time.Duration
+	// started is set when a worker is handed the task; expired when its
+	// wall-clock time ran out.
+	started, expired atomic.Bool
 }
+
+// WallGrace is how long a process past its wall-clock limit has between
+// SIGTERM and SIGKILL.
+const WallGrace = 500 * time.Millisecond
+
+// Expired says whether the task's worker was ended because the task ran
+// past its Wall. Safe to call from any goroutine.
+func (t *PoolTask) Expired() bool { return t.expired.Load() }
 
 // Started says whether a worker has been handed the task (it may have
 // finished since). Safe to call from any goroutine.
@@ -427,6 +441,10 @@ func (a assignments) send() {
 			x.w.send(nil)
 			continue
 		}
+		if x.t.Wall > 0 {
+			w, t := x.w, x.t
+			time.AfterFunc(t.Wall, func() { w.expire(t) })
+		}
 		x.w.send(x.t)
 	}
 }
@@ -445,6 +463,20 @@ func (w *PoolWorker) send(t *PoolTask) {
 		return
 	}
 	w.tasks.Write(frame)
+}
+
+// expire ends the worker if it still holds t, whose wall-clock time has
+// run out: it gets no other task, and t is lost with it, Expired.
+func (w *PoolWorker) expire(t *PoolTask) {
+	w.s.mu.Lock()
+	if w.busy != t {
+		w.s.mu.Unlock()
+		return
+	}
+	t.expired.Store(true)
+	w.quit = true
+	w.s.mu.Unlock()
+	w.Child.Stop(WallGrace)
 }
 
 // serve reads the worker's frames until its pipe ends, then waits for it
