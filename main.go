@@ -53,6 +53,10 @@ options:
                    variable, which traces the REPL and -e too)
   --trace-summary  print a summary of that timeline at exit: a chart of
                    the processes and the time each worked and waited
+  --safe           run the script in the Lua sandbox, for scripts you did
+                   not write: no os.execute or io.popen, code loaded only
+                   from the script's folder, os.exit in the main process
+                   only; its children inherit it
   --               stop handling options
   -                run standard input as the script (stops handling options)
 
@@ -77,6 +81,7 @@ type cmdline struct {
 	arenaSize int64
 	trace     string // --trace FILE, or PROCSH_TRACE
 	summary   bool   // --trace-summary
+	safe      bool   // --safe
 }
 
 // parseArgs reads the command line as the standalone lua does: options up
@@ -144,6 +149,8 @@ func parseArgs(argv []string) (*cmdline, int, error) {
 			c.trace = v
 		case a == "--trace-summary":
 			c.summary = true
+		case a == "--safe":
+			c.safe = true
 		case a == "--":
 			if i+1 < len(argv) {
 				c.script, c.args = argv[i+1], argv[i+2:]
@@ -214,6 +221,9 @@ func run() int {
 	defer stopInterrupts()
 
 	setArg(w.L, c)
+	if c.safe {
+		w.SetSafe(safeDir(c))
+	}
 	for _, a := range c.actions {
 		var err error
 		switch a.flag {
@@ -241,6 +251,15 @@ func run() int {
 		return tr.finish(130)
 	}
 	return tr.finish(0)
+}
+
+// safeDir is the folder --safe lets code be loaded from: the script's,
+// or the current one for standard input and -e.
+func safeDir(c *cmdline) string {
+	if c.script == "" || c.script == "-" {
+		return "."
+	}
+	return filepath.Dir(c.script)
 }
 
 // setArg sets the global arg as the standalone lua does.

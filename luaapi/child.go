@@ -34,8 +34,14 @@ func (w *World) runStart(m StartMessage) int {
 	self.Pid = os.Getpid()
 	parent := m.Parent
 	w.Self, w.Parent = self, &parent
+	// Its limits first: no Lua code of its own runs before them.
+	payload, err := w.takeLimits(m.Payload)
+	if err != nil {
+		fmt.Fprintf(os.Stderr, "procsh: %s (pid %d) %v\n", self.Name, self.Pid, err)
+		return 1
+	}
 	var d *Decoder
-	payload, err := w.takeLogState(m.Payload)
+	payload, err = w.takeLogState(payload)
 	if err == nil {
 		d, err = w.NewDecoder(payload)
 	}
@@ -59,6 +65,7 @@ func (w *World) runStart(m StartMessage) int {
 		fmt.Fprintf(os.Stderr, "procsh: %s (pid %d) could not read its start message: %v\n", self.Name, self.Pid, err)
 		return 1
 	}
+	w.applyLuaLimits() // once its globals are in place (limits_child.go)
 	target, isRun := pl.target, pl.isRun
 	me := w.selfProcess()
 	if t, ok := pl.attrs.(*lua.LTable); ok {

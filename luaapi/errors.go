@@ -21,6 +21,7 @@ var errorTypes = []string{
 	"Empty", "Full", "BrokenBarrierError", "CancelledError",
 	// procsh's own.
 	"RemoteError", "WorkerLostError", "SerializationError", "ArenaFullError",
+	"LimitError", "MemoryError",
 	// Python's built-in exceptions.
 	"TypeError", "ValueError", "AssertionError", "AttributeError",
 	"LookupError", "IndexError", "KeyError", "EOFError", "RuntimeError",

@@ -29,11 +29,12 @@ type HelpEntry struct {
 // that every entry is in docs/reference*.md.
 var helpEntries = []HelpEntry{
 	// multiprocessing
-	{"mp.Process", "mp.Process{target=, args=, name=, daemon=}", "a child process that runs target(args...) once started; see help(\"Process\")"},
+	{"mp.Process", "mp.Process{target=, args=, name=, daemon=, limits=, safe=}", "a child process that runs target(args...) once started; see help(\"Process\")"},
 	{"mp.current_process", "mp.current_process()", "the Process object of the running process"},
 	{"mp.parent_process", "mp.parent_process()", "the Process object of the parent, nil in the main process"},
 	{"mp.active_children", "mp.active_children()", "a list of the children still running (the ended ones are joined)"},
 	{"mp.cpu_count", "mp.cpu_count()", "the number of CPUs"},
+	{"mp.sandbox_support", "mp.sandbox_support()", "what this kernel can enforce of limits = {...}: landlock (its ABI version, 0 for none), seccomp, rlimits, each limit by name (true or false), and missing, why not (docs/reference-limits.md)"},
 	{"mp.get_context", "mp.get_context([method])", "a context: a table with the module's functions, for \"fork\", \"spawn\" or \"forkserver\" (all start children the same way)"},
 	{"mp.set_start_method", "mp.set_start_method(method [, force])", "choose \"fork\", \"spawn\" or \"forkserver\", once (RuntimeError after, unless force); changes nothing else"},
 	{"mp.get_start_method", "mp.get_start_method([allow_none])", "the start method chosen; none chosen: nil if allow_none, else \"fork\", chosen from then on"},
@@ -80,7 +81,7 @@ var helpEntries = []HelpEntry{
 	{"mp.ProcessError", "mp.ProcessError", "the string \"ProcessError\", for err.type == mp.ProcessError: a pool or manager was ended before a call finished"},
 	{"mp.BufferTooShort", "mp.BufferTooShort", "the string \"BufferTooShort\", for err.type == mp.BufferTooShort: a received message does not fit the buffer given for it"},
 	{"mp.AuthenticationError", "mp.AuthenticationError", "the string \"AuthenticationError\", for err.type == mp.AuthenticationError: a Listener or Client's authkey did not match the other side's"},
-	{"mp.TimeoutError", "mp.TimeoutError", "the string \"TimeoutError\", for err.type == mp.TimeoutError: a result (AsyncResult, Future, imap, recv) did not come in time"},
+	{"mp.TimeoutError", "mp.TimeoutError", "the string \"TimeoutError\", for err.type == mp.TimeoutError: a result (AsyncResult, Future, imap, recv) did not come in time, or a pool task ran past limits.wall (err.limit = \"wall\")"},
 	{"mp.Empty", "mp.Empty", "the string \"Empty\", for err.type == mp.Empty: a queue had nothing to get in the time given (Python's queue.Empty)"},
 	{"mp.Full", "mp.Full", "the string \"Full\", for err.type == mp.Full: a bounded queue had no room to put in the time given (Python's queue.Full)"},
 	{"mp.BrokenBarrierError", "mp.BrokenBarrierError", "the string \"BrokenBarrierError\", for err.type == mp.BrokenBarrierError: a Barrier was broken, reset, aborted, or its wait timed out"},
@@ -89,6 +90,8 @@ var helpEntries = []HelpEntry{
 	{"mp.WorkerLostError", "mp.WorkerLostError", "the string \"WorkerLostError\", for err.type == mp.WorkerLostError: a pool worker died while it ran a task"},
 	{"mp.SerializationError", "mp.SerializationError", "the string \"SerializationError\", for err.type == mp.SerializationError: a value cannot cross to another process"},
 	{"mp.ArenaFullError", "mp.ArenaFullError", "the string \"ArenaFullError\", for err.type == mp.ArenaFullError: the shared memory of the process tree is full (--arena-size)"},
+	{"mp.LimitError", "mp.LimitError", "the string \"LimitError\", for err.type == mp.LimitError: a process or pool task used its CPU time (limits.cpu; err.limit = \"cpu\")"},
+	{"mp.MemoryError", "mp.MemoryError", "the string \"MemoryError\", for err.type == mp.MemoryError: a process or pool task would pass its memory limit (limits.memory; err.limit = \"memory\")"},
 	{"mp.TypeError", "mp.TypeError", "the string \"TypeError\", for err.type == mp.TypeError: a value of the wrong kind, an unknown option"},
 	{"mp.ValueError", "mp.ValueError", "the string \"ValueError\", for err.type == mp.ValueError: a value out of range, an object used after close()"},
 	{"mp.AssertionError", "mp.AssertionError", "the string \"AssertionError\", for err.type == mp.AssertionError: a process used the wrong way: started twice, joined before start"},
@@ -101,7 +104,7 @@ var helpEntries = []HelpEntry{
 	{"mp.OSError", "mp.OSError", "the string \"OSError\", for err.type == mp.OSError: a closed connection, the wrong end of a pipe, a child that could not start"},
 	{"mp.FileExistsError", "mp.FileExistsError", "the string \"FileExistsError\", for err.type == mp.FileExistsError: a shared memory block made with a name already taken"},
 	{"mp.FileNotFoundError", "mp.FileNotFoundError", "the string \"FileNotFoundError\", for err.type == mp.FileNotFoundError: a shared memory block or an address that is not there"},
-	{"mp.PermissionError", "mp.PermissionError", "the string \"PermissionError\", for err.type == mp.PermissionError: a shared memory block this process may not open"},
+	{"mp.PermissionError", "mp.PermissionError", "the string \"PermissionError\", for err.type == mp.PermissionError: a shared memory block this process may not open, or what its limits or safe mode forbid (os.execute, a socket: err.limit says which)"},
 	{"mp.ConnectionRefusedError", "mp.ConnectionRefusedError", "the string \"ConnectionRefusedError\", for err.type == mp.ConnectionRefusedError: a Client's address has no Listener"},
 	{"mp.ConnectionError", "mp.ConnectionError", "the string \"ConnectionError\", for err.type == mp.ConnectionError: a cluster pool could not reach its NATS server, or lost it"},
 	{"mp.KeyboardInterrupt", "mp.KeyboardInterrupt", "the string \"KeyboardInterrupt\", for err.type == mp.KeyboardInterrupt: Ctrl-C"},
@@ -113,7 +116,7 @@ var helpEntries = []HelpEntry{
 	{"time.strftime", "time.strftime(format [, t])", "format the time t (default now) as C's strftime"},
 
 	// Process
-	{"Process", "mp.Process{target=, args=, name=, daemon=}", "a child process: a copy of this one's globals running target(args...)"},
+	{"Process", "mp.Process{target=, args=, name=, daemon=, limits=, safe=}", "a child process: a copy of this one's globals running target(args...); limits = {wall=, cpu=, memory=, files=, exec=, net=, strict=} bounds it, safe = true sandboxes its Lua (docs/reference-limits.md)"},
 	{"Process:start", "p:start()", "start the child; AssertionError when started twice"},
 	{"Process:join", "p:join([timeout])", "wait until the child ends, or timeout seconds pass"},
 	{"Process:is_alive", "p:is_alive()", "whether the child has started and not ended"},
@@ -127,12 +130,13 @@ var helpEntries = []HelpEntry{
 	{"Process.ident", "", "the same as pid"},
 	{"Process.exitcode", "", "nil while running, the exit code once ended, -N when killed by signal N"},
 	{"Process.sentinel", "", "what mp.connection.wait waits on for the process's end; ValueError before start"},
+	{"Process.limit", "", "the limit that ended the child (\"wall\": its wall-clock time), nil if none did"},
 
 	// Sentinel
 	{"Sentinel", "p.sentinel", "a process's sentinel: mp.connection.wait returns it once the process has ended"},
 
 	// Pool
-	{"Pool", "mp.Pool([processes]) or mp.Pool{processes=, initializer=, initargs=, maxtasksperchild=}", "worker processes (one per CPU by default) that run functions on lists; with cluster = \"embedded\" or a NATS URL (and listen=, token=, retries=), workers on many hosts (a build with -tags cluster; docs/cluster.md)"},
+	{"Pool", "mp.Pool([processes]) or mp.Pool{processes=, initializer=, initargs=, maxtasksperchild=, limits=}", "worker processes (one per CPU by default) that run functions on lists; limits = {...}, here or in a call's options (pool:map(f, list, {limits = {wall = 1}})), bounds each task (docs/reference-limits.md); with cluster = \"embedded\" or a NATS URL (and listen=, token=, retries=), workers on many hosts (a build with -tags cluster; docs/cluster.md)"},
 	{"Pool:map", "pool:map(f, list [, chunksize])", "the list of f(x) for each x, in order; the first failed item's error is raised"},
 	{"Pool:starmap", "pool:starmap(f, list [, chunksize])", "as map, each item a table of arguments: f(table.unpack(item))"},
 	{"Pool:map_async", "pool:map_async(f, list [, chunksize [, callback [, error_callback]]])", "map without waiting: an AsyncResult"},

@@ -54,7 +54,7 @@ func fieldCandidates() []string {
 }
 
 // helpFieldsMaybeNil are fields a probe may read as nil.
-var helpFieldsMaybeNil = map[string]bool{"Process.exitcode": true}
+var helpFieldsMaybeNil = map[string]bool{"Process.exitcode": true, "Process.limit": true}
 
 // TestHelpCoversEverything walks the metatables of every procsh type and
 // the module tables of a live state: every method, field and function

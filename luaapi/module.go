@@ -21,6 +21,9 @@ var mpFunctions = map[string]lua.LGFunction{
 	"active_children": mpActiveChildren,
 	"cpu_count":       mpCPUCount,
 
+	// What the kernel can enforce of limits = {...} (limits.go).
+	"sandbox_support": mpSandboxSupport,
+
 	// Start methods and contexts, which Python code chooses and procsh
 	// accepts (context.go).
 	"get_context":           mpGetContext,

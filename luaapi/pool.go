@@ -69,6 +69,9 @@ type pool struct {
 	// cluster is a cluster pool's part in the cluster, nil for a local
 	// pool (pool_cluster.go).
 	cluster *clusterPool
+
+	// lim is the pool's limits, nil for none (limits_pool.go).
+	lim *limitSet
 }
 
 // poolScheduler is what the pool asks of its scheduler: a
@@ -108,6 +111,7 @@ type poolCall struct {
 	errback   lua.LValue
 	cbPending bool
 	src       *pullSource // an imap whose items come from a function (pool_pull.go)
+	lim       *limitSet   // its tasks' limits, nil for none (limits_pool.go)
 	// traceStart is when the script made the call, traced (trace.go).
 	traceStart int64
 }
@@ -195,7 +199,7 @@ func checkPool(L *lua.LState, n int) *pool {
 
 var poolParams = params{
 	pos:    []string{"processes", "initializer", "initargs", "maxtasksperchild"},
-	extra:  []string{"cluster", "listen", "retries", "token"}, // a cluster pool's (pool_cluster.go)
+	extra:  []string{"cluster", "listen", "retries", "token", "limits"}, // a cluster pool's (pool_cluster.go), then limits (limits_pool.go)
 	list:   "initargs",
 	kwargs: "pass a table as an argument, initargs = {{key = value}}",
 }
@@ -204,7 +208,7 @@ var poolParams = params{
 // maxtasksperchild=}; the positional form takes them in that order. The
 // options cluster, listen, retries and token make a cluster pool.
 func newPool(L *lua.LState) int {
-	var given [8]lua.LValue
+	var given [9]lua.LValue
 	poolParams.read(L, 1, "Pool", given[:])
 	procs, init, initargs, maxTasksArg := given[0], given[1], given[2], given[3]
 	checkArgList(L, initargs, "Pool: initargs", poolParams.kwargs)
@@ -238,7 +242,7 @@ func newPool(L *lua.LState) int {
 	if cl := given[4:]; cl[0] != lua.LNil || cl[1] != lua.LNil || cl[2] != lua.LNil || cl[3] != lua.LNil {
 		p = startClusterPool(L, n, procs != lua.LNil, init, argList(L, initargs, "Pool: initargs"), maxTasks, cl)
 	} else {
-		p = startPool(L, "Pool", n, init, argList(L, initargs, "Pool: initargs"), maxTasks)
+		p = startPoolLimited(L, "Pool", n, init, argList(L, initargs, "Pool: initargs"), maxTasks, readPoolLimits(L, given[8], "Pool"))
 	}
 	L.Push(p.ud)
 	return 1
@@ -248,8 +252,13 @@ func newPool(L *lua.LState) int {
 // first, each serving at most maxTasks tasks (0: no limit), and waits
 // until they have started. what names the caller in errors ("Pool").
 func startPool(L *lua.LState, what string, n int, init lua.LValue, args []lua.LValue, maxTasks int) *pool {
+	return startPoolLimited(L, what, n, init, args, maxTasks, nil)
+}
+
+// startPoolLimited is startPool for a pool with limits (nil: none).
+func startPoolLimited(L *lua.LState, what string, n int, init lua.LValue, args []lua.LValue, maxTasks int, lim *limitSet) *pool {
 	w := worldOf(L)
-	p := &pool{w: w, n: n, maxTasks: maxTasks, live: map[*runtime.PoolWorker]*process{}, pending: map[*poolCall]struct{}{}}
+	p := &pool{w: w, n: n, maxTasks: maxTasks, lim: lim, live: map[*runtime.PoolWorker]*process{}, pending: map[*poolCall]struct{}{}}
 	if w.Self.Daemon {
 		Raise(L, "AssertionError", "daemonic processes are not allowed to have children")
 	}
@@ -274,7 +283,7 @@ func startPool(L *lua.LState, what string, n int, init lua.LValue, args []lua.LV
 	for _, c := range e.Chunks() {
 		p.startChunks = append(p.startChunks, c.ID)
 	}
-	if parentBallast == nil {
+	if parentBallast == nil && !w.memoryLimited() { // a ballast would count against a memory limit
 		parentBallast = make([]byte, parentBallastSize)
 	}
 	sched := runtime.NewScheduler(p.maxTasks)
@@ -316,7 +325,7 @@ func (p *pool) bootedCount() int {
 // is among the active children.
 func (p *pool) spawnWorker() error {
 	w := p.w
-	proc := &process{w: w, kind: kindChild, daemon: true, fields: w.L.NewTable(), poolName: "PoolWorker"}
+	proc := &process{w: w, kind: kindChild, daemon: true, fields: w.L.NewTable(), poolName: "PoolWorker", lim: p.workerLimits()}
 	proc.ident, proc.name = w.nextIdentity("PoolWorker")
 	pp, err := runtime.NewPoolPipes()
 	if err != nil {

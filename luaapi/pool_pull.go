@@ -75,11 +75,13 @@ type readyItem struct {
 // function, then chunksize (default 1).
 func startPulledMap(L *lua.LState, p *pool, what string, fn, src lua.LValue) *poolCall {
 	checkNotTriple(L, 4, what, true)
-	var given [1]lua.LValue
+	var given [2]lua.LValue // chunksize, limits
 	mapParams.read(L, 4, "Pool."+what, given[:])
 	chunksize := chunksizeArg(L, given[0], 1)
+	lim := p.callLimits(L, given[1], "Pool."+what)
 	p.pump(L)
 	c := p.newCall(L, what, fn, 0, modeMap)
+	c.lim = lim
 	p.startPull(L, c, src, chunksize, what == "imap_unordered")
 	return c
 }
@@ -342,7 +344,7 @@ func (c *poolCall) chunkTask(items []lua.LValue, first int) (*runtime.PoolTask, 
 	if c.mode == modeMap {
 		if packed, ok := packNumbers(items); ok {
 			t := &poolTask{call: c, first: first, count: len(items), packed: packed}
-			return &runtime.PoolTask{Frame: t.frame, Value: t}, 0, nil
+			return c.runtimeTask(t), 0, nil
 		}
 	}
 	e := c.p.w.NewEncoder()
@@ -352,7 +354,7 @@ func (c *poolCall) chunkTask(items []lua.LValue, first int) (*runtime.PoolTask, 
 		}
 	}
 	t := &poolTask{call: c, first: first, count: len(items), items: e}
-	return &runtime.PoolTask{Frame: t.frame, Value: t}, 0, nil
+	return c.runtimeTask(t), 0, nil
 }
 
 // checkNotTriple raises TypeError when the items function at n-1 comes

@@ -190,6 +190,11 @@ func remoteError(L *lua.LState, v lua.LValue, tb string) *lua.LTable {
 		// The task ran but its result could not be sent back.
 		return v.(*lua.LTable)
 	}
+	if isLimitError(v) {
+		// The task's limit, not its own error (limits_pool.go).
+		v.(*lua.LTable).RawSetString("traceback", lua.LString(tb))
+		return v.(*lua.LTable)
+	}
 	e := NewError(L, "RemoteError", "%s", ErrorText(L, v))
 	e.RawSetString("value", v)
 	e.RawSetString("traceback", lua.LString(tb))
@@ -213,6 +218,10 @@ func (p *pool) onExit(ev runtime.PoolEvent) {
 	var e *lua.LTable
 	if p.state == stateTerminate {
 		e = NewError(p.w.L, "ProcessError", "%s: the pool was terminated before %s finished", t.call.what, t.describe())
+	} else if ev.Task.Expired() {
+		e = expiredError(p.w.L, proc, t) // its wall-clock limit (limits_pool.go)
+	} else if le := limitExitError(p.w.L, proc, t, ev.Code); le != nil {
+		e = le // its CPU time or memory limit (limits_pool.go)
 	} else {
 		e = lostError(p.w.L, proc, ev.Code, t)
 		if ev.Err != nil {

@@ -97,11 +97,13 @@ func (t *poolTask) frame(pw *runtime.PoolWorker) []byte {
 	b = binary.AppendUvarint(b, c.id)
 	b = binary.AppendUvarint(b, uint64(t.count))
 	if hasFn {
-		b = append(b, c.mode, 1)
+		b = append(b, c.frameMode(), 1)
+		b = c.appendTaskLimits(b)
 		b = binary.AppendUvarint(b, uint64(len(fb)))
 		b = append(b, fb...)
 	} else {
-		b = append(b, c.mode, 0)
+		b = append(b, c.frameMode(), 0)
+		b = c.appendTaskLimits(b)
 	}
 	if t.items != nil {
 		b = append(b, valuesCodec)
@@ -167,15 +169,15 @@ func callbackArg(L *lua.LState, v lua.LValue, what string) lua.LValue {
 // the list (map) or the function (apply), as Python orders them; an
 // options table can stand for them (see args.go).
 var (
-	mapParams      = params{pos: []string{"chunksize"}}
-	mapAsyncParams = params{pos: []string{"chunksize", "callback", "error_callback"}}
+	mapParams      = params{pos: []string{"chunksize"}, extra: []string{"limits"}}
+	mapAsyncParams = params{pos: []string{"chunksize", "callback", "error_callback"}, extra: []string{"limits"}}
 	// apply's args is a list: a table there is an options table only
 	// when it has a named key ({args = {1}, callback = cb}); one after
 	// args is an options table too (pool:apply_async(f, {1},
 	// {callback = cb})), and as Python's kwds have no counterpart, a key
 	// that is not an option says so.
-	applyParams      = params{pos: []string{"args"}, list: "args", kwargs: applyKwargs}
-	applyAsyncParams = params{pos: []string{"args", "callback", "error_callback"}, list: "args", kwargs: applyKwargs}
+	applyParams      = params{pos: []string{"args"}, extra: []string{"limits"}, list: "args", kwargs: applyKwargs}
+	applyAsyncParams = params{pos: []string{"args", "callback", "error_callback"}, extra: []string{"limits"}, list: "args", kwargs: applyKwargs}
 )
 
 const applyKwargs = "pass a table as an argument, as in pool:apply(f, {1, {key = value}})"
@@ -189,22 +191,27 @@ func startMap(L *lua.LState, what string, mode byte, async bool, defChunk int) *
 		return startPulledMap(L, p, what, fn, src)
 	}
 	items := itemsArg(L, 3, what)
-	var given [3]lua.LValue // chunksize, callback, error_callback
+	var given [4]lua.LValue // chunksize, callback, error_callback, limits
 	if async {
 		mapAsyncParams.read(L, 4, "Pool."+what, given[:])
 	} else {
-		mapParams.read(L, 4, "Pool."+what, given[:]) // callbacks stay nil
+		mapParams.read(L, 4, "Pool."+what, given[:2])
+		given[1], given[2], given[3] = lua.LNil, lua.LNil, given[1] // callbacks stay nil
 	}
+	lim := p.callLimits(L, given[3], "Pool."+what)
 	def := defChunk
 	if def == 0 {
 		def = p.defaultChunksize(len(items))
+	}
+	if lim != nil {
+		def = 1 // each item its own budget (limits_pool.go)
 	}
 	chunksize := chunksizeArg(L, given[0], def)
 	cb := callbackArg(L, given[1], what+": callback")
 	eb := callbackArg(L, given[2], what+": error_callback")
 	p.pump(L)
 	c := p.newCall(L, what, fn, len(items), mode)
-	c.callback, c.errback = cb, eb
+	c.callback, c.errback, c.lim = cb, eb, lim
 	p.submitItems(L, c, items, chunksize)
 	return c
 }
@@ -246,11 +253,12 @@ func poolImapUnordered(L *lua.LState) int {
 func startApply(L *lua.LState, what string, async bool) *poolCall {
 	p := checkPool(L, 1)
 	fn := L.Get(2)
-	var given [3]lua.LValue // args, callback, error_callback
+	var given [4]lua.LValue // args, callback, error_callback, limits
 	if async {
 		applyAsyncParams.read(L, 3, "Pool."+what, given[:])
 	} else {
-		applyParams.read(L, 3, "Pool."+what, given[:]) // callbacks stay nil
+		applyParams.read(L, 3, "Pool."+what, given[:2])
+		given[1], given[2], given[3] = lua.LNil, lua.LNil, given[1] // callbacks stay nil
 	}
 	args := given[0]
 	switch args.(type) {
@@ -263,7 +271,7 @@ func startApply(L *lua.LState, what string, async bool) *poolCall {
 	}
 	cb := callbackArg(L, given[1], what+": callback")
 	eb := callbackArg(L, given[2], what+": error_callback")
-	c, _ := p.apply(L, what, fn, args)
+	c, _ := p.applyLimited(L, what, fn, args, p.callLimits(L, given[3], "Pool."+what))
 	c.callback, c.errback = cb, eb
 	return c
 }
@@ -271,16 +279,21 @@ func startApply(L *lua.LState, what string, async bool) *poolCall {
 // apply queues the call fn(table.unpack(args)) as one task and returns
 // the call and its task. what names the caller in errors ("apply").
 func (p *pool) apply(L *lua.LState, what string, fn, args lua.LValue) (*poolCall, *runtime.PoolTask) {
+	return p.applyLimited(L, what, fn, args, nil)
+}
+
+// applyLimited is apply for a task with limits (nil: none).
+func (p *pool) applyLimited(L *lua.LState, what string, fn, args lua.LValue, lim *limitSet) (*poolCall, *runtime.PoolTask) {
 	p.pump(L)
 	c := p.newCall(L, what, fn, 1, modeStar)
-	c.single = true
+	c.single, c.lim = true, lim
 	e := p.w.NewEncoder()
 	if err := e.Encode(args, "args"); err != nil {
 		delete(p.pending, c)
 		raiseSend(L, err)
 	}
 	t := &poolTask{call: c, count: 1, items: e}
-	rt := &runtime.PoolTask{Frame: t.frame, Value: t}
+	rt := c.runtimeTask(t)
 	p.sched.Submit(rt)
 	return c, rt
 }

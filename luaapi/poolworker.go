@@ -9,6 +9,7 @@ import (
 	"math"
 	"os"
 	"strings"
+	"time"
 
 	"procsh/runtime"
 
@@ -93,6 +94,9 @@ type poolWorker struct {
 	cur     *lua.Upvalue // the driver's cur
 	tb      string
 	frames  uint64 // task frames got, counted when traced (trace.go)
+
+	reply func([]byte) error // answers the task the worker holds
+	guard taskGuard          // the running task's limits (limits_pool.go)
 }
 
 // runPoolWorker is the pool worker's main: the start message holds the
@@ -111,9 +115,12 @@ func runPoolWorker(w *World, d *Decoder) int {
 		}
 	}
 	w.keepDecoded--
-	ballast = make([]byte, ballastSize)
+	w.applyLuaLimits() // after the globals, before any code (limits_child.go)
+	if !w.memoryLimited() {
+		ballast = make([]byte, ballastSize) // which would count against the limit
+	}
 	ch := runtime.NewWorkerChannel(w.Arena)
-	pw := &poolWorker{w: w}
+	pw := &poolWorker{w: w, reply: ch.Reply}
 	pw.handler = w.L.NewFunction(func(L *lua.LState) int {
 		pw.tb = w.traceback()
 		L.Push(L.Get(1))
@@ -165,10 +172,12 @@ func (pw *poolWorker) loadDriver() error {
 
 // taskHeader is what a task frame says before its values.
 type taskHeader struct {
-	call  uint64
-	count int
-	mode  byte
-	hasFn bool
+	call   uint64
+	count  int
+	mode   byte
+	hasFn  bool
+	cpu    time.Duration // the task's limits, 0 for none (limits_pool.go)
+	memory int64
 }
 
 // readTaskHeader reads uvarint call, uvarint count, mode, hasFn.
@@ -189,7 +198,8 @@ func readTaskHeader(b []byte) (taskHeader, int, error) {
 		return h, 0, errTruncated
 	}
 	h.call, h.count, h.mode, h.hasFn = call, int(count), b[pos], b[pos+1] == 1
-	return h, pos + 2, nil
+	pos, err := readTaskLimits(b, pos+2, &h)
+	return h, pos, err
 }
 
 // run runs one task and returns the sealed result frame: for each item,
@@ -255,6 +265,7 @@ func (pw *poolWorker) run(b []byte) []byte {
 	// protected call from Go per item); an error stops it at the item
 	// whose index it left in its upvalue, and it resumes after that one.
 	pw.cur.SetValue(lua.LNumber(0))
+	endLimits := pw.startTaskLimits(h)
 	for {
 		L.Push(pw.driver)
 		L.Push(fn)
@@ -276,7 +287,14 @@ func (pw *poolWorker) run(b []byte) []byte {
 		if int(at) >= h.count || at < 1 {
 			break
 		}
+		if isCPUExhausted(v) { // the task's other items have no CPU time left either
+			for i := int(at) + 1; i <= h.count; i++ {
+				errs[i] = outcome{v: v}
+			}
+			break
+		}
 	}
+	endLimits()
 	if len(errs) == 0 {
 		vals := make([]lua.LValue, h.count)
 		for i := range vals {

@@ -48,6 +48,8 @@ type process struct {
 	started time.Time
 	// sentinel is p.sentinel once asked for (sentinel.go).
 	sentinel *lua.LUserData
+	// lim is what limits the child, nil for nothing (limits.go).
+	lim *processLimits
 }
 
 var processMethods = map[string]lua.LGFunction{
@@ -88,7 +90,7 @@ func (w *World) nextIdentity(prefix string) ([]int, string) {
 }
 
 // processOptions are the keys of Process's options table.
-var processOptions = []string{"target", "args", "name", "daemon", "run"}
+var processOptions = []string{"target", "args", "name", "daemon", "run", "limits", "safe"}
 
 // processKwargs says how to pass what Python passes as kwargs.
 const processKwargs = "pass a table as an argument, args = {{key = value}}, and read its fields in the target"
@@ -136,6 +138,7 @@ func newProcess(L *lua.LState) int {
 		p.name = string(s)
 	}
 	p.daemon = toBool(L, opts.RawGetString("daemon"), "Process: daemon", p.daemon)
+	p.readLimits(L, opts)
 	L.Push(p.userdata())
 	return 1
 }
@@ -167,6 +170,8 @@ func processIndex(L *lua.LState) int {
 		}
 	case "sentinel":
 		L.Push(p.sentinelOf(L))
+	case "limit":
+		L.Push(p.limitName())
 	default:
 		if v := p.fields.RawGetString(key); v != lua.LNil {
 			L.Push(v)
@@ -201,7 +206,7 @@ func processNewIndex(L *lua.LState) int {
 			Raise(L, "AssertionError", "process has already started")
 		}
 		p.daemon = lua.LVAsBool(v)
-	case "pid", "ident", "exitcode", "sentinel":
+	case "pid", "ident", "exitcode", "sentinel", "limit":
 		Raise(L, "AttributeError", "%s is read-only", key)
 	default:
 		p.fields.RawSetString(key, v)
@@ -304,6 +309,7 @@ func processStart(L *lua.LState) int {
 	if w.Self.Daemon {
 		Raise(L, "AssertionError", "daemonic processes are not allowed to have children")
 	}
+	p.startLimits(L)
 	payload, err := p.startPayload()
 	if err != nil {
 		raiseSend(L, err)
@@ -331,6 +337,8 @@ func (p *process) spawn(msg StartMessage, extra ...*os.File) error {
 	var c *runtime.Child
 	var err error
 	msg.Payload = append(w.appendLogState(nil), msg.Payload...) // the child starts with this logger's level
+	lim := w.childLimits(p.ownSpawnLimits())
+	msg.Payload = append(appendLimits(nil, lim), msg.Payload...) // and its limits, first (limits.go)
 	if len(extra) == 0 && w.idle != nil && w.idle.Ready() {
 		c, err = w.idle.Deliver(msg.encode())
 		w.idle = nil
@@ -351,6 +359,7 @@ func (p *process) spawn(msg StartMessage, extra ...*os.File) error {
 		w.Arena.RegisterProcess(c.Pid, p.name)
 	}
 	w.children = append(w.children, p)
+	p.startedLimits(lim)
 	traceSpawned(p, c, traceStart)
 	return nil
 }

@@ -255,6 +255,8 @@ func raiseSocket(L *lua.LState, w *World, err error, what, timeoutText string) {
 		Raise(L, "ConnectionRefusedError", "%s: connection refused (nothing listens there)", what)
 	case errors.Is(err, syscall.ENOENT):
 		Raise(L, "FileNotFoundError", "%s: no such file or directory", what)
+	case errors.Is(err, syscall.EPERM), errors.Is(err, syscall.EACCES):
+		raiseSocketDenied(L, w, what, err) // limits.net = false, or the system's (limits.go)
 	case errors.As(err, &errno):
 		Raise(L, "OSError", "%s: %v", what, errno)
 	}

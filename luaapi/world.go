@@ -216,6 +216,7 @@ func (w *World) interruptedIn(L *lua.LState) {
 	if w.intr.outer != nil {
 		w.renewContext()
 	}
+	raiseLimitHit(w, L) // an interrupt of a limit raises its own error (limits.go)
 	Raise(L, "KeyboardInterrupt", "interrupted")
 }
 

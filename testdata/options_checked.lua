@@ -88,7 +88,7 @@ local function add(a, b) return a + b end
 -- The pool's calls.
 function test_pool_calls()
   local pool = mp.Pool(1)
-  rejects(function() pool:map(double, {1}, {chunksise = 1}) end, "Pool.map: got an unknown option 'chunksise'", "want only chunksize")
+  rejects(function() pool:map(double, {1}, {chunksise = 1}) end, "Pool.map: got an unknown option 'chunksise'", "want one of chunksize, limits")
   rejects(function() pool:imap(double, {1}, {callback = print}) end, "Pool.imap: got an unknown option 'callback'")
   rejects(function() pool:imap_unordered(double, {1}, {chunk = 1}) end, "Pool.imap_unordered")
   rejects(function() pool:starmap(add, {{1, 2}}, {chunksize = 1, x = 1}) end, "Pool.starmap")
