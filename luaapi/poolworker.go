@@ -95,8 +95,7 @@ type poolWorker struct {
 	tb      string
 	frames  uint64 // task frames got, counted when traced (trace.go)
 
-	reply func([]byte) error // answers the task the worker holds
-	guard taskGuard          // the running task's limits (limits_pool.go)
+	guard taskGuard // the running task's limits (limits_pool.go)
 }
 
 // runPoolWorker is the pool worker's main: the start message holds the
@@ -120,7 +119,7 @@ func runPoolWorker(w *World, d *Decoder) int {
 		ballast = make([]byte, ballastSize) // which would count against the limit
 	}
 	ch := runtime.NewWorkerChannel(w.Arena)
-	pw := &poolWorker{w: w, reply: ch.Reply}
+	pw := &poolWorker{w: w}
 	pw.handler = w.L.NewFunction(func(L *lua.LState) int {
 		pw.tb = w.traceback()
 		L.Push(L.Get(1))
