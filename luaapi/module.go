@@ -137,11 +137,11 @@ var userdataTypes = map[string]func(L *lua.LState) *lua.LTable{
 	listProxyTypeName:      arenaMeta(listMethods, listIndex, containerString, withMeta("__newindex", listNewIndex), withMeta("__len", listLen)),
 	namespaceProxyTypeName: arenaMeta(nil, namespaceIndex, containerString, withMeta("__newindex", namespaceNewIndex)),
 
-	listenerTypeName: listenerMeta,
-	sockConnTypeName: sockConnMeta,
-
 	sharedMemoryTypeName:  sharedMemoryMeta,
 	shareableListTypeName: shareableListMeta,
+
+	listenerTypeName: listenerMeta,
+	sockConnTypeName: sockConnMeta,
 }
 
 // decodeHandle rebuilds an object a message carries, by the name its
@@ -216,8 +216,8 @@ func (w *World) install() {
 	L.SetField(L.GetGlobal("os"), "exit", L.NewFunction(osExit))
 
 	mp := w.addModule("multiprocessing", mpFunctions)
+	setErrorTypes(mp)     // mp.TimeoutError == "TimeoutError"… (errors.go)
 	installLogging(L, mp) // mp.DEBUG, mp.INFO… (logging.go)
-	setErrorTypes(mp) // mp.TimeoutError == "TimeoutError"… (errors.go)
 	L.SetField(mp, "connection", w.addModule("multiprocessing.connection", connectionFunctions))
 	L.SetField(mp, "shared_memory", w.addModule("multiprocessing.shared_memory", sharedMemoryFunctions))
 	futures := w.addModule("concurrent.futures", futuresFunctions)
