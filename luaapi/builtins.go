@@ -13,6 +13,7 @@ var builtinRoots = []string{
 	"string", "table", "math", "io", "os", "coroutine", "debug", "package",
 	"channel", "multiprocessing", "time",
 	"multiprocessing.connection", "multiprocessing.shared_memory", "concurrent.futures",
+	"multiprocessing.cluster", "multiprocessing.trace",
 }
 
 // builtins maps built-in values to names and back. It is made once per

@@ -514,6 +514,18 @@ func ObjectType(L *lua.LState, v lua.LValue) string {
 	return ""
 }
 
+// helpModules are the modules whose functions help() names, with the
+// prefix their help entries use.
+var helpModules = [...]struct{ short, module string }{
+	{"mp", "multiprocessing"},
+	{"time", "time"},
+	{"mp.connection", "multiprocessing.connection"},
+	{"mp.shared_memory", "multiprocessing.shared_memory"},
+	{"mp.futures", "concurrent.futures"},
+	{"mp.cluster", "multiprocessing.cluster"},
+	{"mp.trace", "multiprocessing.trace"},
+}
+
 // helpName finds the help name of v: a procsh object's type, a module,
 // a module's function, or a method of a procsh type; "" when it has none.
 func helpName(L *lua.LState, v lua.LValue) string {
@@ -521,7 +533,7 @@ func helpName(L *lua.LState, v lua.LValue) string {
 		return typ
 	}
 	w := worldOf(L)
-	for _, m := range [...]struct{ short, module string }{{"mp", "multiprocessing"}, {"time", "time"}} {
+	for _, m := range helpModules {
 		mod := w.module(m.module)
 		if mod == nil {
 			continue
