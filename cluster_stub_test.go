@@ -11,7 +11,8 @@ import (
 	"time"
 )
 
-// TestClusterNotBuilt: cluster =, mp.cluster and procsh worker say how
+// TestClusterNotBuilt: cluster = (on a Pool or an executor), mp.cluster
+// and procsh worker say how
 // to get a build that has them.
 func TestClusterNotBuilt(t *testing.T) {
 	const want = "built without cluster support: build it with go build -tags cluster"
@@ -28,6 +29,13 @@ local ok, err = pcall(mp.cluster.connect, "nats://127.0.0.1:4222")
 print(ok, err.type, err.message)`)
 	if r.code != 0 || !strings.Contains(r.stdout, "false\tValueError\t") || !strings.Contains(r.stdout, want) {
 		t.Errorf("mp.cluster.connect = %d %q %q, want a ValueError saying %q", r.code, r.stdout, r.stderr, want)
+	}
+	r = procsh(t, 20*time.Second, "", "-e", `
+local futures = require("concurrent.futures")
+local ok, err = pcall(futures.ProcessPoolExecutor, {max_workers = 1, cluster = "embedded"})
+print(ok, err.type, err.message)`)
+	if r.code != 0 || !strings.Contains(r.stdout, "false\tValueError\t") || !strings.Contains(r.stdout, want) {
+		t.Errorf("ProcessPoolExecutor{cluster = ...} = %d %q %q, want a ValueError saying %q", r.code, r.stdout, r.stderr, want)
 	}
 	r = procsh(t, 20*time.Second, "", "worker", "nats://127.0.0.1:4222")
 	if r.code != 1 || !strings.Contains(r.stderr, want) {

@@ -54,16 +54,17 @@ func checkExecutor(L *lua.LState, n int) *executor {
 // process), so only max_workers is taken by position.
 var executorParams = params{
 	pos:    []string{"max_workers"},
-	extra:  []string{"initializer", "initargs", "max_tasks_per_child"},
+	extra:  []string{"initializer", "initargs", "max_tasks_per_child", "cluster", "listen", "retries", "token"},
 	kwargs: "pass a table as an argument, initargs = {{key = value}}",
 }
 
 // newExecutor is futures.ProcessPoolExecutor([max_workers]) or
 // futures.ProcessPoolExecutor{max_workers=, initializer=, initargs=,
-// max_tasks_per_child=}.
+// max_tasks_per_child=}, and a Pool's cluster options (cluster, listen,
+// retries, token) for workers on many hosts (pool_cluster.go).
 func newExecutor(L *lua.LState) int {
 	const what = "ProcessPoolExecutor"
-	var given [4]lua.LValue
+	var given [8]lua.LValue
 	executorParams.read(L, 1, what, given[:])
 	workers, init, initargs, maxTasks := given[0], given[1], given[2], given[3]
 	n := goruntime.NumCPU()
@@ -79,7 +80,12 @@ func newExecutor(L *lua.LState) int {
 	if maxTasks != lua.LNil {
 		perChild = positiveInt(L, maxTasks, what, "max_tasks_per_child")
 	}
-	ex := &executor{p: startPool(L, what, n, init, args, perChild)}
+	ex := &executor{}
+	if cl := given[4:]; cl[0] != lua.LNil || cl[1] != lua.LNil || cl[2] != lua.LNil || cl[3] != lua.LNil {
+		ex.p = startClusterPool(L, n, workers != lua.LNil, init, args, perChild, cl)
+	} else {
+		ex.p = startPool(L, what, n, init, args, perChild)
+	}
 	// At the end of the program the executor, not its pool, is shut
 	// down: Python waits for pending futures there.
 	w := ex.p.w

@@ -183,7 +183,7 @@ var helpEntries = []HelpEntry{
 	{"mp.futures.TimeoutError", "mp.futures.TimeoutError", "the string \"TimeoutError\", for err.type == futures.TimeoutError: a result did not come in time"},
 
 	// ProcessPoolExecutor
-	{"ProcessPoolExecutor", "futures.ProcessPoolExecutor([max_workers]) or futures.ProcessPoolExecutor{max_workers=, initializer=, initargs=, max_tasks_per_child=}", "worker processes (one per CPU by default) that run the calls submitted, each giving a Future"},
+	{"ProcessPoolExecutor", "futures.ProcessPoolExecutor([max_workers]) or futures.ProcessPoolExecutor{max_workers=, initializer=, initargs=, max_tasks_per_child=, cluster=}", "worker processes (one per CPU by default, or on a cluster) that run the calls submitted, each giving a Future"},
 	{"ProcessPoolExecutor:submit", "ex:submit(f, ...)", "queue f(...) for a worker and give its Future at once; RuntimeError after shutdown"},
 	{"ProcessPoolExecutor:map", "ex:map(f, list [, list2 ...] [, {timeout=, chunksize=}])", "an iterator of index, f(x) in order: for i, v in ex:map(f, list) do ... end; a failed item raises at its place"},
 	{"ProcessPoolExecutor:shutdown", "ex:shutdown([wait]) or ex:shutdown{wait=, cancel_futures=}", "take no more work; cancel_futures cancels what has not started; wait (the default) waits for the rest"},

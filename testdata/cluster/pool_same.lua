@@ -109,6 +109,22 @@ do
   pool:terminate()
 end
 
+-- concurrent.futures on the same cluster pool.
+do
+  local futures = require("concurrent.futures")
+  local ex = futures.ProcessPoolExecutor{max_workers = 2, cluster = "embedded"}
+  local fs = {}
+  for i = 1, 5 do fs[i] = ex:submit(square, i) end
+  for i = 1, 5 do assert.eq(fs[i]:result(30), i * i, "future " .. i) end
+  local got = {}
+  for i, v in ex:map(square, {7, 8}) do got[i] = v end
+  assert.eq(got, {49, 64}, "executor map")
+  local err = assert.errtype(function() ex:submit(describe, 3):result(30) end, "RemoteError")
+  assert.truthy(err.message:find("three divides 3"), err.message)
+  ex:shutdown()
+  assert.errtype(function() futures.ProcessPoolExecutor{cluster = "tcp"} end, "ValueError")
+end
+
 -- Options.
 assert.errtype(function() mp.Pool{cluster = "tcp"} end, "ValueError")
 assert.errtype(function() mp.Pool{cluster = "embedded", retries = -1} end, "ValueError")
