@@ -113,7 +113,6 @@ func assertGroupGone(t *testing.T, pgid int) {
 // are reported under the subtest's name, and the tests after it still
 // run. A line "-- expect stdout: TEXT" or "-- expect stderr: TEXT"
 // inside a test function adds that the test's output must hold TEXT.
-// A script not yet split into test functions runs whole, as one test.
 func TestScripts(t *testing.T) {
 	files, err := filepath.Glob("testdata/*.lua")
 	if err != nil || len(files) == 0 {
@@ -126,10 +125,6 @@ func TestScripts(t *testing.T) {
 				t.Fatal(err)
 			}
 			tests, err := scriptTests(string(src))
-			if errors.Is(err, errNotSplit) {
-				runWholeScript(t, f, string(src))
-				return
-			}
 			if err != nil {
 				t.Fatalf("%s: %v", f, err)
 			}
@@ -160,28 +155,6 @@ func runScriptTest(t *testing.T, f string, st scriptTest) {
 	}
 }
 
-// errNotSplit says that a script has no test functions yet.
-var errNotSplit = errors.New("got no test functions, want at least one 'function test_<what>()'")
-
-// runWholeScript runs a script not yet split into test functions, as one
-// test: it passes when it exits 0, and each expect line anywhere in it
-// holds.
-func runWholeScript(t *testing.T, f, src string) {
-	t.Helper()
-	r := procsh(t, 60*time.Second, "", f)
-	if r.code != 0 {
-		t.Errorf("exit status %d\nstdout:\n%s\nstderr:\n%s", r.code, r.stdout, r.stderr)
-	}
-	for _, line := range strings.Split(src, "\n") {
-		if want, ok := strings.CutPrefix(line, "-- expect stdout: "); ok && !strings.Contains(r.stdout, want) {
-			t.Errorf("stdout lacks %q\nstdout:\n%s", want, r.stdout)
-		}
-		if want, ok := strings.CutPrefix(line, "-- expect stderr: "); ok && !strings.Contains(r.stderr, want) {
-			t.Errorf("stderr lacks %q\nstderr:\n%s", want, r.stderr)
-		}
-	}
-}
-
 // scriptTest is one test function of a Lua test script and the output it
 // must write.
 type scriptTest struct {
@@ -194,7 +167,6 @@ type scriptTest struct {
 func scriptTests(src string) ([]scriptTest, error) {
 	var tests []scriptTest
 	seen := map[string]bool{}
-	stray := 0 // the first expect line before any test function
 	for n, line := range strings.Split(src, "\n") {
 		if m := testFunc.FindStringSubmatch(line); m != nil {
 			if seen[m[1]] {
@@ -211,10 +183,7 @@ func scriptTests(src string) ([]scriptTest, error) {
 			continue
 		}
 		if len(tests) == 0 {
-			if stray == 0 {
-				stray = n + 1
-			}
-			continue
+			return nil, fmt.Errorf("line %d: got an expect line before any test function, want it inside the test it is about", n+1)
 		}
 		st := &tests[len(tests)-1]
 		if isOut {
@@ -224,10 +193,7 @@ func scriptTests(src string) ([]scriptTest, error) {
 		}
 	}
 	if len(tests) == 0 {
-		return nil, errNotSplit
-	}
-	if stray != 0 {
-		return nil, fmt.Errorf("line %d: got an expect line before any test function, want it inside the test it is about", stray)
+		return nil, errors.New("got no test functions, want at least one 'function test_<what>()'")
 	}
 	return tests, nil
 }

@@ -1,4 +1,33 @@
 -- assert: the small assertion module of procsh's Lua tests.
+--
+-- A test script is testdata/<script>.lua. Its top level requires the
+-- modules it uses and defines what its tests share, as locals; each test
+-- is a global function whose definition starts a line:
+--
+--   function test_<what>()
+--     local q = mp.Queue()
+--     q:put(1)
+--     assert.eq(q:get(), 1, "the item put")
+--   end
+--
+-- TestScripts (main_test.go) runs each as the subtest
+-- TestScripts/<script>/test_<what>, in a procsh process of its own
+-- (testdata/lib/runtest.lua loads the script and calls the one function):
+--
+--   go test -run 'TestScripts/queue_basic/test_put_get' .
+--   LUA_PATH='testdata/lib/?.lua;;' procsh testdata/lib/runtest.lua testdata/queue_basic.lua test_put_get
+--
+-- A test passes when its function returns and no process it started is
+-- left running. A failed assertion raises: it ends that test alone, and
+-- its message names the line of the assertion. Children a test starts get
+-- a copy of the script's globals and upvalues, as fork would give them.
+-- A line "-- expect stdout: TEXT" or "-- expect stderr: TEXT" inside a
+-- test function says that the test's output must hold TEXT. runtest calls
+-- the script with the test's name as its argument; a script that is also
+-- run whole (procsh testdata/<script>.lua) ends with
+-- "if select("#", ...) == 0 then" and calls of all its tests.
+--
+-- The assertions:
 --   assert.eq(got, want [, what])      got == want (tables compared deeply)
 --   assert.ne(got, other [, what])
 --   assert.truthy(v [, what]) / assert.falsy(v [, what])
