@@ -9,6 +9,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	goruntime "runtime"
 	"sync/atomic"
 	"time"
 )
@@ -95,11 +96,14 @@ const (
 	// workerSpin bounds a worker's spin for its next task after it
 	// answered: the time the owner takes to read a result and send the
 	// next task. A worker whose spins keep failing stops spinning, and
-	// tries again from time to time (workerWait.spin).
+	// tries again from time to time (spinner).
 	workerSpin = 20 * time.Microsecond
 	// boxSleep bounds each futex sleep, as waitSlice does elsewhere.
 	boxSleep = time.Second
 )
+
+// numCPU is how many CPUs this process may run on.
+var numCPU = goruntime.NumCPU()
 
 // FrameMailbox is the first frame a pool worker gets when the parent gave
 // it a mailbox: 'M' and the mailbox's offset, 8 bytes little-endian.
@@ -130,10 +134,11 @@ func mailboxAt(a *Arena, off uint64) *mailbox {
 	}
 }
 
-// doorbell is the pool's words the owner waits on.
+// doorbell is the pool's words the owner waits on, and the owner's spin.
 type doorbell struct {
 	off                    uint64
 	seq, waiting, sleeping *uint32
+	spin                   spinner // only the owner, in Await, uses it
 }
 
 func doorbellAt(a *Arena, off uint64) *doorbell {
@@ -311,20 +316,21 @@ func (s *Scheduler) Await(ctx context.Context, timeout time.Duration) bool {
 		work.send()
 		return true
 	}
-	busy := false
+	busy := 0
 	for w := range s.workers {
 		if w.busy != nil {
-			busy = true
-			break
+			busy++
 		}
 	}
 	s.mu.Unlock()
-	if busy && spinCPUs && timeout != 0 {
+	// Spin only while a worker runs and a CPU is left for the spinner:
+	// with every CPU taken by a worker, spinning would only delay them.
+	if busy > 0 && busy < numCPU && timeout != 0 {
 		spin := ownerSpin
 		if timeout > 0 {
 			spin = min(spin, timeout)
 		}
-		if spinFor(b.seq, seq, spin) {
+		if b.spin.try(b.seq, seq, spin) {
 			return true
 		}
 	}
@@ -371,7 +377,7 @@ type WorkerChannel struct {
 	box     *mailbox
 	bell    *doorbell
 	seen    uint32 // tasks taken
-	wait    workerWait
+	spin    spinner
 }
 
 // NewWorkerChannel reads this worker's tasks from its task pipe (and
@@ -399,7 +405,7 @@ func (c *WorkerChannel) Next() ([]byte, error) {
 			return nil, err
 		}
 	}
-	c.wait.await(c.box, c.seen)
+	c.await()
 	c.seen++
 	n := atomic.LoadUint32(c.box.tlen)
 	if n == onPipe {
@@ -456,27 +462,13 @@ func (c *WorkerChannel) Reply(frame []byte) error {
 
 var noticeFrame = SealFrame(NewFrame(FrameNotice, 0))
 
-// workerWait is a worker's adaptive spin for its next task: it spins
-// while its spins pay, stops after a few that did not, and tries again
-// every so often.
-type workerWait struct {
-	misses int // spins in a row that ended in a sleep
-	skips  int // waits since spinning stopped
-}
-
-// await returns once the worker's mailbox holds a task after the first
-// seen: it spins first, then sleeps on tseq, with tsleep set so that the
-// parent wakes it.
-func (ww *workerWait) await(m *mailbox, seen uint32) {
-	if atomic.LoadUint32(m.tseq) != seen {
+// await returns once the worker's mailbox holds a task it has not
+// taken: it spins first, then sleeps on tseq, with tsleep set so that
+// the parent wakes it.
+func (c *WorkerChannel) await() {
+	m, seen := c.box, c.seen
+	if atomic.LoadUint32(m.tseq) != seen || c.spin.try(m.tseq, seen, workerSpin) {
 		return
-	}
-	if spinCPUs && ww.spin() {
-		if spinFor(m.tseq, seen, workerSpin) {
-			ww.misses = 0
-			return
-		}
-		ww.misses++
 	}
 	for atomic.LoadUint32(m.tseq) == seen {
 		atomic.StoreUint32(m.tsleep, 1)
@@ -487,15 +479,31 @@ func (ww *workerWait) await(m *mailbox, seen uint32) {
 	}
 }
 
-// spin says whether this wait spins first.
-func (ww *workerWait) spin() bool {
-	if ww.misses < 4 {
+// spinner is an adaptive spin: it spins while its spins pay, stops after
+// a few in a row that did not (the other side is slower than the spin,
+// or has no CPU to run on: a busy machine), and tries again every so
+// often.
+type spinner struct {
+	misses int // spins in a row that ended without the word moving
+	skips  int // waits since spinning stopped
+}
+
+// try spins until *word differs from v, for at most d, when spinning
+// pays; it reports whether the word moved.
+func (sp *spinner) try(word *uint32, v uint32, d time.Duration) bool {
+	if !spinCPUs {
+		return false
+	}
+	if sp.misses >= 4 {
+		if sp.skips++; sp.skips < 64 {
+			return false
+		}
+		sp.skips, sp.misses = 0, 0
+	}
+	if spinFor(word, v, d) {
+		sp.misses = 0
 		return true
 	}
-	ww.skips++
-	if ww.skips >= 64 {
-		ww.skips, ww.misses = 0, 0
-		return true
-	}
+	sp.misses++
 	return false
 }
