@@ -113,6 +113,11 @@ func assertGroupGone(t *testing.T, pgid int) {
 // are reported under the subtest's name, and the tests after it still
 // run. A line "-- expect stdout: TEXT" or "-- expect stderr: TEXT"
 // inside a test function adds that the test's output must hold TEXT.
+//
+// Scripts run one after the other, the tests of a script side by side:
+// as many at once as -parallel allows (GOMAXPROCS by default; -parallel 1
+// runs them one at a time), which wins back what starting a process per
+// test costs. So a test must not count on running alone.
 func TestScripts(t *testing.T) {
 	files, err := filepath.Glob("testdata/*.lua")
 	if err != nil || len(files) == 0 {
@@ -129,7 +134,10 @@ func TestScripts(t *testing.T) {
 				t.Fatalf("%s: %v", f, err)
 			}
 			for _, st := range tests {
-				t.Run(st.name, func(t *testing.T) { runScriptTest(t, f, st) })
+				t.Run(st.name, func(t *testing.T) {
+					t.Parallel()
+					runScriptTest(t, f, st)
+				})
 			}
 		})
 	}

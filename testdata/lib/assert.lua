@@ -17,6 +17,8 @@
 --   go test -run 'TestScripts/queue_basic/test_put_get' .
 --   LUA_PATH='testdata/lib/?.lua;;' procsh testdata/lib/runtest.lua testdata/queue_basic.lua test_put_get
 --
+-- The tests of one script may run at the same time, each in its own
+-- process: a test makes what it uses and does not count on running alone.
 -- A test passes when its function returns and no process it started is
 -- left running. A failed assertion raises: it ends that test alone, and
 -- its message names the line of the assertion. Children a test starts get
