@@ -1,5 +1,7 @@
--- cpu: the speedup of Pool(cpu_count) over one process on 4 equal items
--- per CPU; prints it and reports the parallel run.
+-- cpu: 4 equal items per CPU (burn(1,000,000)) on Pool(cpu_count), and
+-- the same on Pool(1): both in workers, so that the parent's garbage
+-- collector and scheduling weigh on both alike. Prints the speedup of
+-- Pool(n) over Pool(1) and reports the Pool(n) run, as bench.py's w_cpu.
 local mp = require("multiprocessing")
 local time = require("time")
 
@@ -9,20 +11,22 @@ local function burn(n)
   return s
 end
 
-return function()
-  local items = {}
-  for i = 1, 4 * mp.cpu_count() do items[i] = 1000000 end
-  local t = time.monotonic()
-  local serial = {}
-  for i, n in ipairs(items) do serial[i] = burn(n) end
-  local tSerial = time.monotonic() - t
-  local tPar
-  mp.with(mp.Pool(mp.cpu_count()), function(pool)
-    t = time.monotonic()
-    local par = pool:map(burn, items, 1)
-    tPar = time.monotonic() - t
-    for i = 1, #serial do assert(par[i] == serial[i]) end
+-- timed maps items on Pool(procs) and returns the map's time and results.
+local function timed(procs, items)
+  return mp.with(mp.Pool(procs), function(pool)
+    local t = time.monotonic()
+    local out = pool:map(burn, items, 1)
+    return time.monotonic() - t, out
   end)
-  print(string.format("cpu speedup: %.2fx on %d processes", tSerial / tPar, mp.cpu_count()))
-  return tPar
+end
+
+return function()
+  local n = mp.cpu_count()
+  local items = {}
+  for i = 1, 4 * n do items[i] = 1000000 end
+  local t1, one = timed(1, items)
+  local tn, par = timed(n, items)
+  for i = 1, #items do assert(par[i] == one[i]) end
+  print(string.format("cpu speedup: %.2fx on %d processes (Pool(1) %.1f ms, Pool(%d) %.1f ms)", t1 / tn, n, t1 * 1000, n, tn * 1000))
+  return tn
 end

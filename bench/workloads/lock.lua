@@ -1,5 +1,6 @@
--- lock: 2 processes × 50,000 increments of a Value('i', 0, lock=false)
--- under a separate Lock (bench.py's w_lock).
+-- lock: 100,000 increments of a Value('i', 0, lock=false) under a
+-- separate Lock, shared by n processes (2 unless a size is given: 2 ×
+-- 50,000), as bench.py's w_lock.
 local mp = require("multiprocessing")
 
 local function increment(lock, value, n)
@@ -10,14 +11,15 @@ local function increment(lock, value, n)
   end
 end
 
-return function()
+return function(size)
+  local procs = size or 2
   local lock = mp.Lock()
   local value = mp.Value("i", 0, false)
   local ps = {}
-  for i = 1, 2 do
-    ps[i] = mp.Process{target = increment, args = {lock, value, 50000}}
+  for i = 1, procs do
+    ps[i] = mp.Process{target = increment, args = {lock, value, math.floor(100000 / procs)}}
   end
   for _, p in ipairs(ps) do p:start() end
   for _, p in ipairs(ps) do p:join() end
-  assert(value.value == 100000, value.value)
+  assert(value.value == procs * (math.floor(100000 / procs)), value.value)
 end
