@@ -11,9 +11,13 @@
 // primitives (futex_linux.go, mutex.go, cond.go), the synchronisation
 // objects built on them (lock.go, semaphore.go, event.go, condition.go,
 // barrier.go, typecode.go), the message rings of queues and pipes
-// (ring.go), checks of handles other processes wrote (handlecheck.go), and
-// the pool's frames and scheduler (pool.go). docs/faults.md says which
-// death each structure survives, and how.
+// (ring.go), checks of handles other processes wrote (handlecheck.go),
+// the pool's frames and scheduler (pool.go) with the mailboxes that carry
+// a worker's frames through the arena (pool_mailbox.go), the Manager's
+// containers (manager*.go), named shared memory (shm.go, shm_list.go),
+// sockets between unrelated programs (socket.go, socket_auth.go), and
+// the hooks a tracer sets on the blocking paths (tracehook.go).
+// docs/faults.md says which death each structure survives, and how.
 //
 // A child is this same binary re-executed in worker mode. It finds, at
 // fixed descriptors:
@@ -21,7 +25,9 @@
 //	3  StartFD     a pipe holding its start message, read to end of file
 //	4  ArenaFD     the tree's arena (a memfd)
 //	5  WatchdogFD  a pipe that reaches end of file when the parent dies
-//	6  a pool worker's task pipe, 7 its result pipe (pool.go)
+//	6  a pool worker's task pipe, 7 its result pipe (pool.go): frames
+//	   too large for its mailbox, a notice that a result waits, and the
+//	   end of file that tells a worker's death
 //
 // Nothing travels on the command line. The environment variable WorkerEnv
 // marks worker mode.
