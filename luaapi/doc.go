@@ -1,8 +1,11 @@
 // Package luaapi is everything a Lua script sees of procsh: the
-// `multiprocessing` and `time` modules, the userdata types behind
-// Process, Lock, Queue, Pool and their relatives, the value codec that
-// carries Lua values to other processes, the chunk registry the codec
-// relies on, the atomic `print`, and structured errors.
+// `multiprocessing` and `time` modules with their sub-modules
+// (`multiprocessing.connection`, `multiprocessing.shared_memory`,
+// `concurrent.futures`…), the userdata types behind Process, Lock, Queue,
+// Pool, Manager and their relatives, the value codec that carries Lua
+// values to other processes, the chunk registry the codec relies on, the
+// atomic `print`, logging, limits, and structured errors. module.go lists
+// all of it on one screen.
 //
 // # Worlds
 //
