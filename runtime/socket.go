@@ -8,6 +8,12 @@
 // With the HMAC challenge of socket_auth.go, a procsh program and a
 // Python one can exchange bytes (send_bytes/recv_bytes); values are
 // procsh's codec, which Python does not read.
+//
+// The sockets are made with system calls and handed to Go's poller as
+// os.Files (waits without a thread, deadlines that a context's end moves
+// into the past), not with the net package, whose cgo resolver would make
+// every procsh binary dynamically linked. So a host is an IP address,
+// localhost or a name in /etc/hosts (socket_addr.go): there is no DNS.
 
 package runtime
 
@@ -17,13 +23,16 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"net"
 	"os"
 	"regexp"
+	"strconv"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"syscall"
 	"time"
+
+	"golang.org/x/sys/unix"
 )
 
 // The address families, named as Python names them.
@@ -78,80 +87,135 @@ func AddressFamily(address string) string {
 	return FamilyUnix
 }
 
-// goNetwork maps a family to Go's network name and the address to Go's
-// form: Go reads a leading '@' as the abstract namespace, Python a NUL,
-// so a path that starts with '@' is made relative to stay a file.
-func goNetwork(family, address string) (network, addr string, err error) {
-	switch family {
-	case FamilyUnix:
-		if address == "" {
-			return "", "", errors.New("got an empty path, want a socket file path or \"\\0name\"")
-		}
-		if strings.HasPrefix(address, "@") {
-			address = "./" + address
-		}
-		return "unix", address, nil
-	case FamilyInet:
-		if _, _, err := net.SplitHostPort(address); err != nil {
-			return "", "", fmt.Errorf("got %q, want host:port for AF_INET", address)
-		}
-		return "tcp", address, nil
+// networkName is the family as Go's net package names it, for errors.
+func networkName(family string) string {
+	if family == FamilyInet {
+		return "tcp"
 	}
-	return "", "", fmt.Errorf("got family %q, want AF_UNIX or AF_INET", family)
+	return "unix"
+}
+
+// openSocket makes a non-blocking stream socket for sa. Where IPv6 is
+// missing, the IPv6 wildcard is made IPv4's.
+func openSocket(sa unix.Sockaddr) (int, unix.Sockaddr, error) {
+	for {
+		fd, err := unix.Socket(sockDomain(sa), unix.SOCK_STREAM|unix.SOCK_NONBLOCK|unix.SOCK_CLOEXEC, 0)
+		if err == nil {
+			if isWildcard(sa) {
+				// Take IPv4 on the IPv6 wildcard too.
+				unix.SetsockoptInt(fd, unix.IPPROTO_IPV6, unix.IPV6_V6ONLY, 0)
+			}
+			return fd, sa, nil
+		}
+		if err == unix.EAFNOSUPPORT && isWildcard(sa) {
+			sa = &unix.SockaddrInet4{Port: sa.(*unix.SockaddrInet6).Port}
+			continue
+		}
+		return -1, nil, os.NewSyscallError("socket", err)
+	}
+}
+
+// fileOf hands a non-blocking descriptor to Go's poller, which then
+// waits for it without a thread and honours deadlines.
+func fileOf(fd int, name string) (*os.File, syscall.RawConn, error) {
+	f := os.NewFile(uintptr(fd), name)
+	raw, err := f.SyscallConn()
+	if err != nil {
+		f.Close()
+		return nil, nil, err
+	}
+	return f, raw, nil
+}
+
+// setTCPOptions gives a TCP connection what Go's net package did: no
+// Nagle delay (a message goes out at once), and keep-alive probes every
+// 15 seconds after 15 idle ones, 9 of them.
+func setTCPOptions(fd int) {
+	unix.SetsockoptInt(fd, unix.IPPROTO_TCP, unix.TCP_NODELAY, 1)
+	unix.SetsockoptInt(fd, unix.SOL_SOCKET, unix.SO_KEEPALIVE, 1)
+	unix.SetsockoptInt(fd, unix.IPPROTO_TCP, unix.TCP_KEEPIDLE, 15)
+	unix.SetsockoptInt(fd, unix.IPPROTO_TCP, unix.TCP_KEEPINTVL, 15)
+	unix.SetsockoptInt(fd, unix.IPPROTO_TCP, unix.TCP_KEEPCNT, 9)
+}
+
+// maxBacklog is the system's largest listen backlog.
+func maxBacklog() int {
+	b, err := os.ReadFile("/proc/sys/net/core/somaxconn")
+	if err == nil {
+		if n, err := strconv.Atoi(strings.TrimSpace(string(b))); err == nil && n > 0 {
+			return n
+		}
+	}
+	return unix.SOMAXCONN
 }
 
 // SocketListener is a bound, listening socket. Only one goroutine may
 // use it at a time, except Close, which may be called from any.
 type SocketListener struct {
-	ln      net.Listener
+	f       *os.File
+	raw     syscall.RawConn
 	family  string
 	address string
+	unlink  string // the socket file Close removes, if any
+	once    sync.Once
+	closed  atomic.Bool
 }
 
 // ListenSocket binds address in family and listens, with backlog pending
 // connections at most (0: the system's maximum). A Unix socket file is
 // made by the listen and removed by Close.
 func ListenSocket(family, address string, backlog int) (*SocketListener, error) {
-	network, addr, err := goNetwork(family, address)
+	sas, err := socketAddrs(family, address)
 	if err != nil {
 		return nil, err
 	}
-	ln, err := net.Listen(network, addr)
+	fail := func(op string, err error) error {
+		return fmt.Errorf("listen %s %s: %w", networkName(family), address, os.NewSyscallError(op, err))
+	}
+	fd, sa, err := openSocket(sas[0])
 	if err != nil {
-		return nil, err
+		return nil, fmt.Errorf("listen %s %s: %w", networkName(family), address, err)
 	}
-	if backlog > 0 {
-		// Linux takes a second listen() on a listening socket as a new
-		// backlog; Go's own listen asked for the system's maximum.
-		if err := setBacklog(ln, backlog); err != nil {
-			ln.Close()
-			return nil, err
-		}
+	// Reuse a TCP port whose old connections are still closing, as Go did.
+	unix.SetsockoptInt(fd, unix.SOL_SOCKET, unix.SO_REUSEADDR, 1)
+	if err := unix.Bind(fd, sa); err != nil {
+		unix.Close(fd)
+		return nil, fail("bind", err)
 	}
-	l := &SocketListener{ln: ln, family: family, address: address}
+	if backlog <= 0 {
+		backlog = maxBacklog()
+	}
+	if err := unix.Listen(fd, backlog); err != nil {
+		unix.Close(fd)
+		return nil, fail("listen", err)
+	}
+	l := &SocketListener{family: family, address: address}
+	if u, ok := sa.(*unix.SockaddrUnix); ok && u.Name[0] != 0 {
+		l.unlink = u.Name
+	}
 	if family == FamilyInet {
-		l.address = ln.Addr().String() // the port the system chose for :0
+		bound, err := unix.Getsockname(fd)
+		if err != nil {
+			unix.Close(fd)
+			return nil, fail("getsockname", err)
+		}
+		l.address = sockaddrString(bound) // the port the system chose for :0
+	}
+	l.f, l.raw, err = fileOf(fd, "listener "+address)
+	if err != nil {
+		l.removeFile()
+		return nil, err
 	}
 	return l, nil
 }
 
-func setBacklog(ln net.Listener, backlog int) error {
-	sc, ok := ln.(syscall.Conn)
-	if !ok {
-		return nil
-	}
-	rc, err := sc.SyscallConn()
-	if err != nil {
-		return err
-	}
-	var lerr error
-	if err := rc.Control(func(fd uintptr) { lerr = syscall.Listen(int(fd), backlog) }); err != nil {
-		return err
-	}
-	if lerr != nil {
-		return os.NewSyscallError("listen", lerr)
-	}
-	return nil
+// removeFile removes the listener's socket file, once.
+func (l *SocketListener) removeFile() {
+	l.once.Do(func() {
+		if l.unlink != "" {
+			unix.Unlink(l.unlink)
+		}
+	})
 }
 
 // Address is the address the listener is bound to: the path as given, or
@@ -164,8 +228,10 @@ func (l *SocketListener) Family() string { return l.family }
 // Close stops listening and removes a Unix socket file. Safe to call more
 // than once and from any goroutine.
 func (l *SocketListener) Close() error {
-	err := l.ln.Close()
-	if errors.Is(err, net.ErrClosed) {
+	l.closed.Store(true)
+	l.removeFile()
+	err := l.f.Close()
+	if errors.Is(err, os.ErrClosed) {
 		return nil
 	}
 	return err
@@ -216,38 +282,53 @@ func (l *SocketListener) Accept(ctx context.Context, timeout time.Duration, auth
 		return nil, "", err
 	}
 	dl := makeDeadline(timeout)
-	type deadliner interface{ SetDeadline(time.Time) error }
-	dln, _ := l.ln.(deadliner)
-	if dln == nil {
-		return nil, "", errors.New("runtime: listener has no deadlines")
+	wait := !dl.now && (dl.forever || time.Until(dl.at) > 0)
+	if wait {
+		l.f.SetReadDeadline(dl.at) // zero when forever
+	} else {
+		l.f.SetReadDeadline(time.Time{}) // a past deadline would not look at all
 	}
-	at := dl.at
-	if dl.now {
-		// A deadline already past would make Accept fail before it looks.
-		at = time.Now().Add(time.Millisecond)
+	stop := func() {}
+	if wait {
+		stop = watch(ctx, l.f.SetReadDeadline)
 	}
-	dln.SetDeadline(at)
-	stop := watch(ctx, dln.SetDeadline)
-	nc, err := l.ln.Accept()
-	stop()
-	if err != nil {
-		if errors.Is(err, net.ErrClosed) {
-			return nil, "", ErrSocketClosed
+	nfd := -1
+	var peer unix.Sockaddr
+	var aerr error
+	err := l.raw.Read(func(fd uintptr) bool {
+		for {
+			nfd, peer, aerr = unix.Accept4(int(fd), unix.SOCK_NONBLOCK|unix.SOCK_CLOEXEC)
+			// A connection reset before it was taken is skipped, as Go did.
+			if aerr != unix.EINTR && aerr != unix.ECONNABORTED {
+				break
+			}
 		}
+		return !(wait && aerr == unix.EAGAIN)
+	})
+	stop()
+	switch {
+	case err != nil && l.closed.Load():
+		return nil, "", ErrSocketClosed
+	case err != nil:
 		return nil, "", waitError(ctx, err)
-	}
-	c, err := newSocketConn(nc)
-	if err != nil {
-		return nil, "", err
+	case aerr == unix.EAGAIN:
+		return nil, "", ErrTimeout
+	case aerr != nil:
+		return nil, "", fmt.Errorf("accept %s %s: %w", networkName(l.family), l.address, os.NewSyscallError("accept4", aerr))
 	}
 	from := ""
-	switch a := nc.RemoteAddr().(type) {
-	case *net.TCPAddr:
-		from = a.String()
-	case *net.UnixAddr:
-		if a != nil && a.Name != "@" { // Go's name for an unnamed socket
+	switch a := peer.(type) {
+	case *unix.SockaddrInet4, *unix.SockaddrInet6:
+		setTCPOptions(nfd)
+		from = sockaddrString(a)
+	case *unix.SockaddrUnix:
+		if a.Name != "@" { // the kernel's unnamed socket
 			from = a.Name
 		}
+	}
+	c, err := newSocketConn(nfd)
+	if err != nil {
+		return nil, "", err
 	}
 	if len(authkey) > 0 {
 		hs := handshakeDeadline(dl)
@@ -282,8 +363,11 @@ func handshakeDeadline(dl deadline) deadline {
 // ways. A Unix listener whose backlog is full is tried again until the
 // time runs out.
 func DialSocket(ctx context.Context, family, address string, timeout time.Duration, authkey []byte) (*SocketConn, error) {
-	network, addr, err := goNetwork(family, address)
+	sas, err := socketAddrs(family, address)
 	if err != nil {
+		return nil, err
+	}
+	if err := ctx.Err(); err != nil {
 		return nil, err
 	}
 	dl := makeDeadline(timeout)
@@ -297,32 +381,33 @@ func DialSocket(ctx context.Context, family, address string, timeout time.Durati
 		dctx, cancel = context.WithDeadline(ctx, at)
 		defer cancel()
 	}
-	var d net.Dialer
-	nc, err := d.DialContext(dctx, network, addr)
-	for pause := time.Millisecond; err != nil && errors.Is(err, syscall.EAGAIN); pause = min(2*pause, 50*time.Millisecond) {
-		// A Unix listener's backlog is full: it has not accepted yet.
-		t := time.NewTimer(pause)
-		select {
-		case <-dctx.Done():
-			t.Stop()
-			err = dctx.Err()
-			continue
-		case <-t.C:
+	var c *SocketConn
+	for _, sa := range sas {
+		c, err = connect(dctx, sa)
+		for pause := time.Millisecond; err != nil && errors.Is(err, syscall.EAGAIN); pause = min(2*pause, 50*time.Millisecond) {
+			// A Unix listener's backlog is full: it has not accepted yet.
+			t := time.NewTimer(pause)
+			select {
+			case <-dctx.Done():
+				t.Stop()
+				err = dctx.Err()
+				continue
+			case <-t.C:
+			}
+			c, err = connect(dctx, sa)
 		}
-		nc, err = d.DialContext(dctx, network, addr)
+		if err == nil || dctx.Err() != nil {
+			break
+		}
 	}
 	if err != nil {
 		if ctx.Err() != nil {
 			return nil, ctx.Err()
 		}
-		if dctx.Err() != nil {
+		if dctx.Err() != nil || errors.Is(err, os.ErrDeadlineExceeded) {
 			return nil, ErrTimeout
 		}
-		return nil, err
-	}
-	c, err := newSocketConn(nc)
-	if err != nil {
-		return nil, err
+		return nil, fmt.Errorf("dial %s %s: %w", networkName(family), address, err)
 	}
 	if len(authkey) > 0 {
 		hs := handshakeDeadline(dl)
@@ -338,6 +423,67 @@ func DialSocket(ctx context.Context, family, address string, timeout time.Durati
 	return c, nil
 }
 
+// connect makes a socket and connects it to sa, waiting while the
+// context lasts for a TCP connection to be made.
+func connect(ctx context.Context, sa unix.Sockaddr) (*SocketConn, error) {
+	fd, sa, err := openSocket(sa)
+	if err != nil {
+		return nil, err
+	}
+	for {
+		err = unix.Connect(fd, sa)
+		if err != unix.EINTR {
+			break
+		}
+	}
+	pending := err == unix.EINPROGRESS || err == unix.EALREADY
+	if err != nil && !pending {
+		unix.Close(fd)
+		return nil, os.NewSyscallError("connect", err)
+	}
+	if _, ok := sa.(*unix.SockaddrUnix); !ok {
+		setTCPOptions(fd)
+	}
+	c, err := newSocketConn(fd)
+	if err != nil || !pending {
+		return c, err
+	}
+	if at, ok := ctx.Deadline(); ok {
+		c.f.SetWriteDeadline(at)
+	}
+	stop := watch(ctx, c.f.SetWriteDeadline)
+	var cerr error
+	err = c.raw.Write(func(fd uintptr) bool {
+		// The socket turns writable when the connection is made or
+		// failed; SO_ERROR says which, and a peer name that it was made.
+		v, err := unix.GetsockoptInt(int(fd), unix.SOL_SOCKET, unix.SO_ERROR)
+		if err != nil {
+			cerr = os.NewSyscallError("getsockopt", err)
+			return true
+		}
+		switch e := syscall.Errno(v); e {
+		case 0, unix.EISCONN:
+		case unix.EINPROGRESS, unix.EALREADY, unix.EINTR:
+			return false
+		default:
+			cerr = os.NewSyscallError("connect", e)
+			return true
+		}
+		_, err = unix.Getpeername(int(fd))
+		return err == nil
+	})
+	stop()
+	c.f.SetWriteDeadline(time.Time{})
+	if err == nil {
+		err = cerr
+	}
+	if err != nil {
+		c.Close()
+		return nil, err
+	}
+	return c, nil
+}
+
 // SocketConn is one end of a connection made by Accept or DialSocket.
 // Only one goroutine may use it at a time, except Close, which may be
 // called from any.
@@ -348,7 +494,7 @@ func DialSocket(ctx context.Context, family, address string, timeout time.Durati
 // KiB at least) each time it fills, so its size follows the bytes that
 // really arrived, never the length a peer announced.
 type SocketConn struct {
-	nc   net.Conn
+	f    *os.File
 	raw  syscall.RawConn
 	in   []byte // received bytes; in[off:] are not yet taken
 	off  int
@@ -358,26 +504,20 @@ type SocketConn struct {
 	shut atomic.Bool
 }
 
-func newSocketConn(nc net.Conn) (*SocketConn, error) {
-	sc, ok := nc.(syscall.Conn)
-	if !ok {
-		nc.Close()
-		return nil, errors.New("runtime: connection has no descriptor")
-	}
-	raw, err := sc.SyscallConn()
+func newSocketConn(fd int) (*SocketConn, error) {
+	f, raw, err := fileOf(fd, "socket")
 	if err != nil {
-		nc.Close()
 		return nil, err
 	}
-	return &SocketConn{nc: nc, raw: raw}, nil
+	return &SocketConn{f: f, raw: raw}, nil
 }
 
 // Close closes the connection; the peer's reads then reach end of file.
 // Safe to call more than once, and from any goroutine.
 func (c *SocketConn) Close() error {
 	c.shut.Store(true)
-	err := c.nc.Close()
-	if errors.Is(err, net.ErrClosed) {
+	err := c.f.Close()
+	if errors.Is(err, os.ErrClosed) {
 		return nil
 	}
 	return err
@@ -406,22 +546,22 @@ func (c *SocketConn) Send(ctx context.Context, parts ...[]byte) error {
 		return fmt.Errorf("got a message of %d bytes, want at most %d (what a peer accepts)", size, MaxSocketMessage)
 	}
 	var head [12]byte
-	bufs := net.Buffers{appendLength(head[:0], size)}
+	bufs := [][]byte{appendLength(head[:0], size)}
 	for _, p := range parts {
 		if len(p) > 0 {
 			bufs = append(bufs, p)
 		}
 	}
 	total := int64(len(bufs[0])) + int64(size)
-	c.nc.SetWriteDeadline(time.Time{})
-	stop := watch(ctx, c.nc.SetWriteDeadline)
-	n, err := bufs.WriteTo(c.nc)
+	c.f.SetWriteDeadline(time.Time{})
+	stop := watch(ctx, c.f.SetWriteDeadline)
+	n, err := c.write(bufs)
 	stop()
 	if err == nil {
 		return nil
 	}
 	switch {
-	case errors.Is(err, net.ErrClosed):
+	case c.shut.Load():
 		err = ErrSocketClosed
 	case errors.Is(err, syscall.EPIPE), errors.Is(err, syscall.ECONNRESET):
 		err = ErrPeerGone
@@ -433,6 +573,49 @@ func (c *SocketConn) Send(ctx context.Context, parts ...[]byte) error {
 		c.Close()
 	}
 	return err
+}
+
+// write writes all of bufs, waiting while the socket is full, with one
+// writev for as many parts as the kernel takes at a time.
+func (c *SocketConn) write(bufs [][]byte) (int64, error) {
+	var n int64
+	var werr error
+	err := c.raw.Write(func(fd uintptr) bool {
+		for len(bufs) > 0 {
+			k, err := unix.Writev(int(fd), bufs[:min(len(bufs), 1024)]) // IOV_MAX
+			if k > 0 {
+				n += int64(k)
+				bufs = consume(bufs, k)
+			}
+			switch err {
+			case nil:
+			case unix.EINTR:
+			case unix.EAGAIN:
+				return false
+			default:
+				werr = os.NewSyscallError("writev", err)
+				return true
+			}
+		}
+		return true
+	})
+	if err == nil {
+		err = werr
+	}
+	return n, err
+}
+
+// consume drops the first k bytes of bufs.
+func consume(bufs [][]byte, k int) [][]byte {
+	for k > 0 && len(bufs) > 0 {
+		if k < len(bufs[0]) {
+			bufs[0] = bufs[0][k:]
+			return bufs
+		}
+		k -= len(bufs[0])
+		bufs = bufs[1:]
+	}
+	return bufs
 }
 
 // appendLength appends a message's length prefix.
@@ -579,15 +762,15 @@ func (c *SocketConn) fill(ctx context.Context, dl *deadline, head int, size uint
 func (c *SocketConn) read(ctx context.Context, dl *deadline, p []byte) (int, error) {
 	wait := !dl.now && (dl.forever || time.Until(dl.at) > 0)
 	if wait {
-		c.nc.SetReadDeadline(dl.at) // zero when forever
+		c.f.SetReadDeadline(dl.at) // zero when forever
 	} else {
-		c.nc.SetReadDeadline(time.Time{}) // a past deadline would not look at all
+		c.f.SetReadDeadline(time.Time{}) // a past deadline would not look at all
 	}
 	var n int
 	var rerr error
 	stop := func() {}
 	if wait {
-		stop = watch(ctx, c.nc.SetReadDeadline)
+		stop = watch(ctx, c.f.SetReadDeadline)
 	}
 	err := c.raw.Read(func(fd uintptr) bool {
 		for {
@@ -600,7 +783,7 @@ func (c *SocketConn) read(ctx context.Context, dl *deadline, p []byte) (int, err
 	})
 	stop()
 	switch {
-	case errors.Is(err, net.ErrClosed):
+	case err != nil && c.shut.Load():
 		return 0, ErrSocketClosed
 	case err != nil:
 		return 0, waitError(ctx, err)

@@ -11,10 +11,12 @@ import (
 	"crypto/sha256"
 	"encoding/binary"
 	"errors"
+	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 )
@@ -91,7 +93,7 @@ func TestSocketMessages(t *testing.T) {
 func TestSocketTimeoutKeepsPartialMessage(t *testing.T) {
 	ctx := context.Background()
 	_, a, b := pair(t, FamilyUnix, nil)
-	raw := a.nc
+	raw := a.f
 	raw.Write(append(binary.BigEndian.AppendUint32(nil, 10), "01234"...))
 	if ok, err := b.Poll(ctx, 0); ok || err != nil {
 		t.Fatalf("Poll(0) on half a message = %v, %v; want false, nil", ok, err)
@@ -120,7 +122,7 @@ func TestSocketHugeLengthPrefix(t *testing.T) {
 		{0x80, 0, 0, 0},                                     // a negative length
 	} {
 		_, a, b := pair(t, FamilyUnix, nil)
-		a.nc.Write(head)
+		a.f.Write(head)
 		_, err := b.Recv(ctx, 5*time.Second, MaxSocketMessage)
 		if err == nil || !strings.Contains(err.Error(), "bad message length") {
 			t.Fatalf("Recv after prefix % x: %v, want a bad message length", head, err)
@@ -423,5 +425,147 @@ func TestSocketWithPython(t *testing.T) {
 	c.Close()
 	if err := cmd.Wait(); err != nil {
 		t.Errorf("python listener: %v\n%s", err, out.String())
+	}
+}
+
+// The addresses a listener takes, what it then says it is bound to, and
+// where an accepted connection says it came from.
+func TestSocketAddresses(t *testing.T) {
+	abstract := fmt.Sprintf("\x00procsh-test-%d-%d", os.Getpid(), time.Now().UnixNano())
+	for _, tc := range []struct {
+		family, address string
+		bound, from     string // prefixes: the port is the system's
+	}{
+		{FamilyInet, "127.0.0.1:0", "127.0.0.1:", "127.0.0.1:"},
+		{FamilyInet, "localhost:0", "127.0.0.1:", "127.0.0.1:"},
+		{FamilyInet, "[::1]:0", "[::1]:", "[::1]:"},
+		{FamilyInet, "0.0.0.0:0", "[::]:", ""},
+		{FamilyInet, ":0", "[::]:", ""},
+		{FamilyUnix, abstract, abstract, ""},
+		{FamilyUnix, "@at", "@at", ""},
+	} {
+		t.Run(tc.address, func(t *testing.T) {
+			addr := tc.address
+			if addr == "@at" {
+				t.Chdir(t.TempDir())
+			}
+			l, err := ListenSocket(tc.family, addr, 0)
+			if errors.Is(err, syscall.EADDRNOTAVAIL) || errors.Is(err, syscall.EAFNOSUPPORT) {
+				t.Skipf("no such address here: %v", err)
+			}
+			if err != nil {
+				t.Fatalf("ListenSocket(%s, %q): %v", tc.family, addr, err)
+			}
+			defer l.Close()
+			if !strings.HasPrefix(l.Address(), tc.bound) || (tc.family == FamilyInet && strings.HasSuffix(l.Address(), ":0")) {
+				t.Errorf("Address() = %q, want %q and the port the system chose", l.Address(), tc.bound)
+			}
+			if addr == "@at" {
+				if _, err := os.Stat("@at"); err != nil {
+					t.Errorf("a path starting with '@' is a file: %v", err)
+				}
+			}
+			ch := make(chan error, 1)
+			go func() {
+				c, err := DialSocket(context.Background(), tc.family, l.Address(), 5*time.Second, nil)
+				if err == nil {
+					err = c.Send(context.Background(), []byte("hi"))
+					c.Close()
+				}
+				ch <- err
+			}()
+			s, from, err := l.Accept(context.Background(), 5*time.Second, nil)
+			if err != nil {
+				t.Fatalf("Accept: %v", err)
+			}
+			defer s.Close()
+			if got, err := s.Recv(context.Background(), 5*time.Second, MaxSocketMessage); err != nil || string(got) != "hi" {
+				t.Errorf("Recv = %q, %v; want \"hi\"", got, err)
+			}
+			if !strings.HasPrefix(from, tc.from) || (tc.from == "" && tc.family == FamilyUnix && from != "") {
+				t.Errorf("Accept came from %q, want %q…", from, tc.from)
+			}
+			if err := <-ch; err != nil {
+				t.Errorf("DialSocket(%q): %v", l.Address(), err)
+			}
+		})
+	}
+}
+
+func TestSocketAddressErrors(t *testing.T) {
+	for _, tc := range []struct{ address, want string }{
+		{"no-such-host.invalid:80", "/etc/hosts"},
+		{"127.0.0.1:70000", "want a number from 0 to 65535"},
+		{"127.0.0.1:http", "want a number from 0 to 65535"},
+		{"1:2:3", "want host:port"},
+		{"[::1:5000", "want host:port"},
+		{"nocolon", "want host:port"},
+		{"[fe80::1%no-such-if0]:1", "want a network interface"},
+	} {
+		if _, err := ListenSocket(FamilyInet, tc.address, 0); err == nil || !strings.Contains(err.Error(), tc.want) {
+			t.Errorf("ListenSocket(%q): %v, want an error saying %q", tc.address, err, tc.want)
+		}
+		if _, err := DialSocket(context.Background(), FamilyInet, tc.address, time.Second, nil); err == nil || !strings.Contains(err.Error(), tc.want) {
+			t.Errorf("DialSocket(%q): %v, want an error saying %q", tc.address, err, tc.want)
+		}
+	}
+	l, err := ListenSocket(FamilyInet, "127.0.0.1:0", 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	if _, err := ListenSocket(FamilyInet, l.Address(), 0); !errors.Is(err, syscall.EADDRINUSE) {
+		t.Errorf("listen on a port taken: %v, want address already in use", err)
+	}
+}
+
+// Close wakes an Accept or a Recv that waits without limit, and later
+// calls say the socket is closed.
+func TestSocketCloseWakesWaiters(t *testing.T) {
+	l, a, b := pair(t, FamilyInet, []byte("k"))
+	errs := make(chan error, 2)
+	go func() { _, _, err := l.Accept(context.Background(), -1, nil); errs <- err }()
+	go func() { _, err := b.Recv(context.Background(), -1, MaxSocketMessage); errs <- err }()
+	time.Sleep(50 * time.Millisecond)
+	l.Close()
+	b.Close()
+	for range 2 {
+		select {
+		case err := <-errs:
+			if !errors.Is(err, ErrSocketClosed) {
+				t.Errorf("wait cut short by Close: %v, want ErrSocketClosed", err)
+			}
+		case <-time.After(5 * time.Second):
+			t.Fatal("Close did not wake a waiter within 5s")
+		}
+	}
+	if err := b.Send(context.Background(), []byte("x")); !errors.Is(err, ErrSocketClosed) {
+		t.Errorf("Send after Close: %v, want ErrSocketClosed", err)
+	}
+	if err := l.Close(); err != nil {
+		t.Errorf("second Close: %v, want nil", err)
+	}
+	a.Close()
+}
+
+// A message of more parts than one writev takes, larger than the
+// socket's buffers, arrives whole and in order.
+func TestSocketManyParts(t *testing.T) {
+	_, a, b := pair(t, FamilyInet, []byte("k"))
+	var parts [][]byte
+	var want []byte
+	for i := range 3000 {
+		p := bytes.Repeat([]byte{byte(i)}, 1000+i%7)
+		parts = append(parts, p)
+		want = append(want, p...)
+	}
+	errs := make(chan error, 1)
+	go func() { errs <- a.Send(context.Background(), parts...) }()
+	got, err := b.Recv(context.Background(), 10*time.Second, MaxSocketMessage)
+	if err != nil || !bytes.Equal(got, want) {
+		t.Fatalf("Recv = %d bytes, %v; want the %d bytes sent", len(got), err, len(want))
+	}
+	if err := <-errs; err != nil {
+		t.Fatalf("Send: %v", err)
 	}
 }
