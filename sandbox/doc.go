@@ -14,6 +14,10 @@
 //     memory limit and RLIMIT_DATA above it as the hard stop.
 //   - landlock.go  Restrict: Landlock rules for the files a process may
 //     read, write and execute.
+//   - landlock_syscall.go  Landlock's system calls, the rights each ABI
+//     version knows, and a ruleset enforced on every thread (which a
+//     binary built with cgo cannot do: Probe reports Landlock missing
+//     there).
 //   - seccomp.go   DenySockets: a seccomp filter that refuses network
 //     sockets with EPERM.
 //

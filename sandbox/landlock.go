@@ -9,9 +9,6 @@ import (
 	"fmt"
 	"os"
 	"strings"
-
-	"github.com/landlock-lsm/go-landlock/landlock"
-	ll "github.com/landlock-lsm/go-landlock/landlock/syscall"
 )
 
 // FilesPolicy is what Restrict enforces.
@@ -28,18 +25,31 @@ type FilesPolicy struct {
 }
 
 // Restrict applies p to this process, every thread of it, and to every
-// process it starts, for good. The process's own binary and the shared
-// libraries it has mapped (a binary linked with cgo needs its loader and
-// libc to start a child) stay readable and executable, and files the
-// process has open stay usable: the arena, its pipes, standard input and
-// output; so do /dev/null, and the listing of /proc's folders. Restricting
-// files also restricts which programs run: only those under Read or
-// Write, unless NoExec forbids them too.
+// process it starts, for good. The process's own binary and, where it is
+// linked dynamically, the loader and libraries it has mapped stay
+// readable and executable, and files the process has open stay usable:
+// the arena, its pipes, standard input and output; so does /dev/null.
+// Restricting files also restricts which programs run: only those under
+// Read or Write, unless NoExec forbids them too.
+//
+// Landlock restricts only the thread that asks, so Restrict makes its
+// calls on every thread, which Go can do only in a binary built without
+// cgo: in one with cgo it returns an error and changes nothing (Probe
+// reports Landlock missing there).
+//
+// Where the kernel's Landlock is older than the rules want, Restrict
+// enforces what that version knows (accessFSUpTo): truncating before
+// ABI 3 and device ioctls before 5 are not restricted, and before ABI 2
+// the kernel refuses moving or linking a file between folders anywhere.
 func Restrict(p FilesPolicy) error {
 	if !p.Files && !p.NoExec {
 		return nil
 	}
-	if Probe().LandlockABI < 1 {
+	s := Probe()
+	if s.Cgo {
+		return errCgo
+	}
+	if s.LandlockABI < 1 {
 		return errors.New("Landlock is not available on this kernel")
 	}
 	statusFile() // kept open for MemoryGuard: /proc is forbidden after
@@ -47,55 +57,61 @@ func Restrict(p FilesPolicy) error {
 	if err != nil {
 		return err
 	}
-	exec := landlock.AccessFSSet(ll.AccessFSExecute)
-	cfg := landlock.Config{HandledAccessFS: exec}.BestEffort()
-	rules := []landlock.Rule{
-		landlock.ROFiles(own...),
-		landlock.ROFiles("/etc/ld.so.cache").IgnoreIfMissing(), // the loader's, for a binary linked with cgo
-		landlock.RWFiles("/dev/null").IgnoreIfMissing(),        // os/exec's stand-in for a missing stdin or stdout
+	handled := uint64(accessExecute)
+	if p.Files {
+		handled = accessFSUpTo(min(s.LandlockABI, 7))
+	}
+	rs, err := newRuleset(handled)
+	if err != nil {
+		return err
+	}
+	defer rs.Close()
+	for _, path := range own {
+		if err := rs.allow(path, fileRead, false); err != nil {
+			return err
+		}
+	}
+	rules := []struct {
+		path   string
+		rights uint64
+	}{
+		{"/etc/ld.so.cache", fileRead}, // the loader's, for a binary linked dynamically
+		{"/dev/null", fileWrite},       // os/exec's stand-in for a missing stdin or stdout
+	}
+	for _, r := range rules {
+		if err := rs.allow(r.path, r.rights, true); err != nil {
+			return err
+		}
 	}
 	if p.Files {
-		cfg = landlock.V7.BestEffort()
-		// Listing /proc/PID/task is how libpsx reaches every thread, for
-		// a child that restricts itself further: folders only, no file in
-		// them.
-		rules = append(rules, landlock.PathAccess(ll.AccessFSReadDir, "/proc").IgnoreIfMissing())
-		var drop landlock.AccessFSSet
+		var drop uint64
 		if p.NoExec {
-			drop = exec
+			drop = accessExecute
 		}
 		for _, path := range p.Read {
-			rules = append(rules, pathRule(path, dirRead, fileRead, drop))
+			if err := rs.allow(path, dirRead&^drop, false); err != nil {
+				return err
+			}
 		}
 		for _, path := range p.Write {
-			rules = append(rules, pathRule(path, dirWrite, fileWrite, drop))
+			if err := rs.allow(path, dirWrite&^drop, false); err != nil {
+				return err
+			}
 		}
 	}
-	if err := cfg.RestrictPaths(rules...); err != nil {
-		return fmt.Errorf("landlock: %w", err)
-	}
-	return nil
+	return rs.enforce()
 }
 
-// The rights a rule grants: on a folder (and below), or on a file.
-var (
-	fileRead  = landlock.AccessFSSet(ll.AccessFSExecute | ll.AccessFSReadFile)
-	dirRead   = fileRead | ll.AccessFSReadDir
-	fileWrite = fileRead | ll.AccessFSWriteFile | ll.AccessFSTruncate
-	dirWrite  = dirRead | fileWrite | ll.AccessFSRemoveDir | ll.AccessFSRemoveFile |
-		ll.AccessFSMakeChar | ll.AccessFSMakeDir | ll.AccessFSMakeReg | ll.AccessFSMakeSock |
-		ll.AccessFSMakeFifo | ll.AccessFSMakeBlock | ll.AccessFSMakeSym | ll.AccessFSRefer
+// The rights a rule grants: on a folder (and below), or on a file (a
+// rule on a file keeps only accessFile's of a folder's rights).
+const (
+	fileRead  = accessExecute | accessReadFile
+	dirRead   = fileRead | accessReadDir
+	fileWrite = fileRead | accessWriteFile | accessTruncate
+	dirWrite  = dirRead | fileWrite | accessRemoveDir | accessRemoveFile |
+		accessMakeChar | accessMakeDir | accessMakeReg | accessMakeSock |
+		accessMakeFifo | accessMakeBlock | accessMakeSym | accessRefer
 )
-
-// pathRule grants dir's rights on a folder or file's on a file, less
-// drop. A path that cannot be read is left to Landlock, which says why.
-func pathRule(path string, dir, file, drop landlock.AccessFSSet) landlock.Rule {
-	rights := dir
-	if st, err := os.Stat(path); err == nil && !st.IsDir() {
-		rights = file
-	}
-	return landlock.PathAccess(rights&^drop, path)
-}
 
 // ownFilesEnv hands the files a restricted process runs from to its
 // children, which cannot read /proc/self/maps under its rules: the same
@@ -104,7 +120,7 @@ const ownFilesEnv = "PROCSH_SANDBOX_OWN_FILES"
 
 // ownFiles are the files this process runs from: its binary and every
 // file it has mapped executable (the loader and the shared libraries of
-// a binary linked with cgo), from /proc/self/maps, or from its parent
+// a binary linked dynamically, as -buildmode=pie builds are), from /proc/self/maps, or from its parent
 // (ownFilesEnv) when it may not read that. It leaves the list in its
 // environment for its own children.
 func ownFiles() ([]string, error) {
