@@ -6,8 +6,6 @@ import (
 	"os"
 	"strings"
 	"sync"
-
-	seccomp "github.com/elastic/go-seccomp-bpf"
 )
 
 // Support says what this kernel can enforce.
@@ -46,7 +44,7 @@ func Probe() Support {
 		if probed.s.LandlockABI > 0 && !allThreadsSyscalls() {
 			probed.s.LandlockABI, probed.s.Cgo = 0, true
 		}
-		probed.s.Seccomp = seccomp.Supported()
+		probed.s.Seccomp = seccompSupported()
 		probed.s.Rlimits = true
 		for _, f := range strings.Split(os.Getenv(MissingEnv), ",") {
 			switch f {
