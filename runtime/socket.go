@@ -74,14 +74,17 @@ func (e *MessageTooLargeError) Error() string {
 
 // hostPort is an address read as TCP: a host (a name, an IPv4 address or
 // a bracketed IPv6 one) and a port number, with no slash.
-var hostPort = regexp.MustCompile(`^([^/\[\]:]+|\[[0-9A-Fa-f:.%a-zA-Z0-9]+\]):[0-9]+$`)
+// It is compiled on first use, not at every process start.
+var hostPort = sync.OnceValue(func() *regexp.Regexp {
+	return regexp.MustCompile(`^([^/\[\]:]+|\[[0-9A-Fa-f:.%a-zA-Z0-9]+\]):[0-9]+$`)
+})
 
 // AddressFamily says which family an address is, as procsh reads one
 // given without a family: "host:port" (a port of digits, a host with no
 // slash) is AF_INET; anything else, a path or "\x00name", is AF_UNIX. A
 // file named like "a:1" is "./a:1".
 func AddressFamily(address string) string {
-	if hostPort.MatchString(address) {
+	if hostPort().MatchString(address) {
 		return FamilyInet
 	}
 	return FamilyUnix
