@@ -27,98 +27,14 @@ var clusterSendable = map[string]bool{"Logger": true, "ClusterLock": true, "Clus
 const clusterRefusal = "cluster workers run in process trees of their own, on this host or others, which do not share this one's shared memory; send plain values, and share state through the cluster's own objects (mp.cluster.connect(pool):Lock(name), :Value, :Queue)"
 
 // checkCluster says, as a SerializationError naming its path, whether v
-// holds a procsh shared object anywhere the encoder would go: table keys,
-// values and metatables, functions' environments and upvalues, the
-// fields a script added to a built-in table.
+// holds a procsh shared object a cluster worker cannot use (findHandles).
 func checkCluster(w *World, v lua.LValue, root string) error {
-	switch v.(type) {
-	case *lua.LTable, *lua.LFunction, *lua.LUserData:
-	default:
-		return nil
-	}
-	c := clusterCheck{w: w, seen: map[lua.LValue]bool{}, path: []pathSeg{{name: root}}}
-	return c.value(v)
-}
-
-type clusterCheck struct {
-	w    *World
-	seen map[lua.LValue]bool
-	path []pathSeg
-}
-
-func (c *clusterCheck) value(v lua.LValue) error {
-	switch x := v.(type) {
-	case *lua.LTable:
-		return c.table(x)
-	case *lua.LFunction:
-		return c.function(x)
-	case *lua.LUserData:
-		if _, ok := c.w.builtins.name(x); ok {
+	return findHandles(w, v, root, func(h Handle, path string) error {
+		if clusterSendable[h.HandleType()] {
 			return nil
 		}
-		if h, ok := x.Value.(Handle); ok && !clusterSendable[h.HandleType()] {
-			path := (&Encoder{path: c.path}).pathString()
-			return &SerializationError{Msg: fmt.Sprintf("cannot send a %s (%s) to a cluster worker: %s", h.HandleType(), path, clusterRefusal)}
-		}
-	}
-	return nil
-}
-
-// within checks v as the step seg of the path.
-func (c *clusterCheck) within(seg pathSeg, v lua.LValue) error {
-	c.path = append(c.path, seg)
-	err := c.value(v)
-	c.path = c.path[:len(c.path)-1]
-	return err
-}
-
-func (c *clusterCheck) table(t *lua.LTable) error {
-	if c.seen[t] {
-		return nil
-	}
-	c.seen[t] = true
-	_, builtin := c.w.builtins.name(t)
-	var err error
-	t.ForEach(func(k, v lua.LValue) {
-		if err != nil {
-			return
-		}
-		if _, ok := c.w.builtins.name(v); builtin && ok {
-			return // a built-in's own field, sent by name
-		}
-		if err = c.within(pathSeg{key: k}, k); err == nil {
-			err = c.within(pathSeg{key: k}, v)
-		}
+		return &SerializationError{Msg: fmt.Sprintf("cannot send a %s (%s) to a cluster worker: %s", h.HandleType(), path, clusterRefusal)}
 	})
-	if err != nil || builtin || t.Metatable == nil {
-		return err
-	}
-	return c.within(pathSeg{name: "<metatable>"}, t.Metatable)
-}
-
-func (c *clusterCheck) function(fn *lua.LFunction) error {
-	if _, ok := c.w.builtins.name(fn); ok || fn.IsG || c.seen[fn] {
-		return nil
-	}
-	c.seen[fn] = true
-	if fn.Env != c.w.L.G.Global {
-		if err := c.within(pathSeg{name: "<environment>"}, fn.Env); err != nil {
-			return err
-		}
-	}
-	for i, uv := range fn.Upvalues {
-		if uv == nil {
-			continue
-		}
-		name := fmt.Sprintf("upvalue %d", i+1)
-		if i < len(fn.Proto.DbgUpvalues) {
-			name = "upvalue '" + fn.Proto.DbgUpvalues[i] + "'"
-		}
-		if err := c.within(pathSeg{name: name}, uv.Value()); err != nil {
-			return err
-		}
-	}
-	return nil
 }
 
 // checkClusterArgs raises SerializationError when an argument of a
