@@ -68,50 +68,7 @@ print("not reached")
 // before, a long loop) and no error shows Go's "context canceled"; an
 // uncaught one still ends the run with status 130.
 func TestCaughtInterrupt(t *testing.T) {
-	cmd := exec.Command(os.Args[0], "-e", caughtInterrupt)
-	cmd.Env = append(os.Environ(), "PROCSH_TEST_MAIN=1")
-	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
-	out, err := cmd.StdoutPipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	var stderr strings.Builder
-	cmd.Stderr = &stderr
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL) })
-	lines := make(chan string, 100)
-	go func() {
-		sc := bufio.NewScanner(out)
-		for sc.Scan() {
-			lines <- sc.Text()
-		}
-		close(lines)
-	}()
-	var got []string
-	deadline := time.After(30 * time.Second)
-read:
-	for {
-		select {
-		case line, ok := <-lines:
-			if !ok {
-				break read
-			}
-			got = append(got, line)
-			if strings.HasPrefix(line, "ready ") {
-				time.Sleep(100 * time.Millisecond) // into the call
-				syscall.Kill(-cmd.Process.Pid, syscall.SIGINT)
-			}
-		case <-deadline:
-			t.Fatalf("procsh still running after 30 s; stdout so far:\n%s\nstderr: %s", strings.Join(got, "\n"), stderr.String())
-		}
-	}
-	if code := waitExit(t, cmd, 10*time.Second); code != 130 {
-		t.Errorf("exit status %d after an uncaught Ctrl-C, want 130", code)
-	}
-	assertGroupGone(t, cmd.Process.Pid)
-	cmd.Wait() // the end of stderr
+	got, stderr := interruptAtReady(t, caughtInterrupt, 100*time.Millisecond)
 	want := []string{
 		"ready 1",
 		"get interrupted\tfalse\tKeyboardInterrupt: interrupted",
@@ -134,9 +91,9 @@ read:
 	}
 	want = append(want, "ready 3", "coroutine interrupted\t2\tfalse\tKeyboardInterrupt: interrupted", "ready 4")
 	if g, w := strings.Join(got, "\n"), strings.Join(want, "\n"); g != w {
-		t.Errorf("stdout:\n%s\nwant:\n%s\nstderr: %s", g, w, stderr.String())
+		t.Errorf("stdout:\n%s\nwant:\n%s\nstderr: %s", g, w, stderr)
 	}
-	if msg := stderr.String(); msg != "KeyboardInterrupt\n" {
+	if msg := stderr; msg != "KeyboardInterrupt\n" {
 		t.Errorf("stderr = %q, want one KeyboardInterrupt line", msg)
 	}
 }
@@ -156,4 +113,57 @@ func TestREPLCaughtInterrupt(t *testing.T) {
 	tm.prompt()
 	tm.line(`print(pcall(function() time.sleep(0.01) return "slept" end))`, "true\tslept")
 	tm.quit()
+}
+
+// interruptAtReady runs script as procsh -e in a process group of its
+// own and sends the group SIGINT pause after each line that starts with
+// "ready " (the pause lets the script get into its call). It wants the
+// run to end, within 30 s, with the status of an uncaught Ctrl-C (130)
+// and nothing of the group left, and gives its stdout lines and stderr.
+func interruptAtReady(t *testing.T, script string, pause time.Duration) (stdout []string, stderr string) {
+	t.Helper()
+	cmd := exec.Command(os.Args[0], "-e", script)
+	cmd.Env = append(os.Environ(), "PROCSH_TEST_MAIN=1")
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+	out, err := cmd.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var errb strings.Builder
+	cmd.Stderr = &errb
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL) })
+	lines := make(chan string, 100)
+	go func() {
+		sc := bufio.NewScanner(out)
+		for sc.Scan() {
+			lines <- sc.Text()
+		}
+		close(lines)
+	}()
+	deadline := time.After(30 * time.Second)
+read:
+	for {
+		select {
+		case line, ok := <-lines:
+			if !ok {
+				break read
+			}
+			stdout = append(stdout, line)
+			if strings.HasPrefix(line, "ready ") {
+				time.Sleep(pause)
+				syscall.Kill(-cmd.Process.Pid, syscall.SIGINT)
+			}
+		case <-deadline:
+			t.Fatalf("procsh still running after 30 s; stdout so far:\n%s\nstderr: %s", strings.Join(stdout, "\n"), errb.String())
+		}
+	}
+	if code := waitExit(t, cmd, 10*time.Second); code != 130 {
+		t.Errorf("exit status %d after an uncaught Ctrl-C, want 130", code)
+	}
+	assertGroupGone(t, cmd.Process.Pid)
+	cmd.Wait() // the end of stderr
+	return stdout, errb.String()
 }
