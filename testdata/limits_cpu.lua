@@ -11,12 +11,7 @@ local function stubborn() while true do pcall(spin) end end
 
 -- supported says whether this kernel enforces limit; if not, the test
 -- says why and passes.
-local function supported(limit)
-  local s = mp.sandbox_support()
-  if s[limit] then return true end
-  print("skipped: limits." .. limit .. " cannot be enforced here: " .. s.missing[limit])
-  return false
-end
+local supported = require("limits_support")
 
 -- A spinning Process gets LimitError and may go on to report it.
 function test_spinner_stopped()

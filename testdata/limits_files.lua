@@ -6,12 +6,7 @@
 local mp = require("multiprocessing")
 local assert = require("assert")
 
-local function supported(limit)
-  local s = mp.sandbox_support()
-  if s[limit] then return true end
-  print("skipped: limits." .. limit .. " cannot be enforced here: " .. s.missing[limit])
-  return false
-end
+local supported = require("limits_support")
 
 -- tempDir makes a fresh folder, and remove deletes it.
 local function tempDir()

@@ -4,12 +4,7 @@ local mp = require("multiprocessing")
 local time = require("time")
 local assert = require("assert")
 
-local function supported(limit)
-  local s = mp.sandbox_support()
-  if s[limit] then return true end
-  print("skipped: limits." .. limit .. " cannot be enforced here: " .. s.missing[limit])
-  return false
-end
+local supported = require("limits_support")
 
 -- inGrandchild runs fn in a grandchild whose parent runs under limits,
 -- and returns what fn returned.

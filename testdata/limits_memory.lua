@@ -16,12 +16,7 @@ local function grow()
   end
 end
 
-local function supported(limit)
-  local s = mp.sandbox_support()
-  if s[limit] then return true end
-  print("skipped: limits." .. limit .. " cannot be enforced here: " .. s.missing[limit])
-  return false
-end
+local supported = require("limits_support")
 
 -- A table grown forever, a string.rep of a gigabyte and a concatenation
 -- past the limit are each a MemoryError the code catches; a sibling
