@@ -251,6 +251,24 @@ func toArenaObject(v lua.LValue) (arenaObject, bool) {
 	return o, ok
 }
 
+// fieldsThenMethods is an __index that serves what index serves (fields
+// or elements), then the methods in mtab.
+func fieldsThenMethods(L *lua.LState, index func(L *lua.LState, key lua.LValue) (lua.LValue, bool), mtab *lua.LTable) *lua.LFunction {
+	return L.NewFunction(func(L *lua.LState) int {
+		key := L.Get(2)
+		if v, ok := index(L, key); ok {
+			L.Push(v)
+			return 1
+		}
+		if s, ok := key.(lua.LString); ok {
+			L.Push(mtab.RawGetString(string(s)))
+		} else {
+			L.Push(lua.LNil)
+		}
+		return 1
+	})
+}
+
 // arenaMeta makes the metatable of an arena type: __index serves what
 // index (may be nil) serves, fields or elements, then the methods; the
 // shared __eq; __tostring.
@@ -263,19 +281,7 @@ func arenaMeta(methods map[string]lua.LGFunction, index func(L *lua.LState, key 
 			// Methods only: a table lookup, no call.
 			L.SetField(mt, "__index", mtab)
 		} else {
-			L.SetField(mt, "__index", L.NewFunction(func(L *lua.LState) int {
-				key := L.Get(2)
-				if v, ok := index(L, key); ok {
-					L.Push(v)
-					return 1
-				}
-				if s, ok := key.(lua.LString); ok {
-					L.Push(mtab.RawGetString(string(s)))
-				} else {
-					L.Push(lua.LNil)
-				}
-				return 1
-			}))
+			L.SetField(mt, "__index", fieldsThenMethods(L, index, mtab))
 		}
 		L.SetField(mt, "__eq", arenaEq(L))
 		L.SetField(mt, "__tostring", L.NewFunction(tostring))

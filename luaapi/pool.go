@@ -262,18 +262,7 @@ func startPoolLimited(L *lua.LState, what string, n int, init lua.LValue, args [
 	if w.Self.Daemon {
 		Raise(L, "AssertionError", "daemonic processes are not allowed to have children")
 	}
-	e := w.NewEncoder()
-	if err := e.Encode(init, "initializer"); err != nil {
-		raiseSend(L, err)
-	}
-	at := L.CreateTable(len(args), 1)
-	for i, a := range args {
-		at.RawSetInt(i+1, a)
-	}
-	at.RawSetString("n", lua.LNumber(len(args)))
-	if err := e.Encode(at, "initargs"); err != nil {
-		raiseSend(L, err)
-	}
+	e := encodeInitializer(L, w, init, args)
 	if err := e.EncodeLenient(L.G.Global, "globals"); err != nil {
 		raiseSend(L, err)
 	}
@@ -453,4 +442,22 @@ func poolMeta(L *lua.LState) *lua.LTable {
 	L.SetField(mt, "__index", L.SetFuncs(L.NewTable(), poolMethods))
 	L.SetField(mt, "__tostring", L.NewFunction(poolString))
 	return mt
+}
+
+// encodeInitializer starts a pool's start payload: its initializer and
+// initargs.
+func encodeInitializer(L *lua.LState, w *World, init lua.LValue, args []lua.LValue) *Encoder {
+	e := w.NewEncoder()
+	if err := e.Encode(init, "initializer"); err != nil {
+		raiseSend(L, err)
+	}
+	at := L.CreateTable(len(args), 1)
+	for i, a := range args {
+		at.RawSetInt(i+1, a)
+	}
+	at.RawSetString("n", lua.LNumber(len(args)))
+	if err := e.Encode(at, "initargs"); err != nil {
+		raiseSend(L, err)
+	}
+	return e
 }

@@ -205,18 +205,7 @@ func (c *clusterPool) connect() error {
 // startPool does, with the globals that hold shared objects left out
 // (clusterGlobals).
 func clusterStartPayload(L *lua.LState, w *World, init lua.LValue, args []lua.LValue) []byte {
-	e := w.NewEncoder()
-	if err := e.Encode(init, "initializer"); err != nil {
-		raiseSend(L, err)
-	}
-	at := L.CreateTable(len(args), 1)
-	for i, a := range args {
-		at.RawSetInt(i+1, a)
-	}
-	at.RawSetString("n", lua.LNumber(len(args)))
-	if err := e.Encode(at, "initargs"); err != nil {
-		raiseSend(L, err)
-	}
+	e := encodeInitializer(L, w, init, args)
 	restore, err := clusterGlobals(L, w)
 	if err != nil {
 		raiseSend(L, err)

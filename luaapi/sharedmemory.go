@@ -119,19 +119,7 @@ func fieldsMeta(L *lua.LState, methods map[string]lua.LGFunction, index func(L *
 	mt := L.NewTable()
 	mtab := L.SetFuncs(L.NewTable(), methods)
 	L.SetField(mt, "methods", mtab)
-	L.SetField(mt, "__index", L.NewFunction(func(L *lua.LState) int {
-		key := L.Get(2)
-		if v, ok := index(L, key); ok {
-			L.Push(v)
-			return 1
-		}
-		if s, ok := key.(lua.LString); ok {
-			L.Push(mtab.RawGetString(string(s)))
-		} else {
-			L.Push(lua.LNil)
-		}
-		return 1
-	}))
+	L.SetField(mt, "__index", fieldsThenMethods(L, index, mtab))
 	L.SetField(mt, "__tostring", L.NewFunction(tostring))
 	return mt
 }
