@@ -11,7 +11,8 @@
 // What a task or a result holds is the caller's business (luaapi encodes
 // Lua values); the scheduler only needs to know which frame answers
 // which task. Each worker holds at most one task, so a worker that dies
-// takes exactly the task it was running with it.
+// takes exactly the task it was running with it; a task it was handed
+// and had not taken yet goes back to the queue (pool_requeue.go).
 //
 // Goroutines: one per worker reads its result pipe, hands the next task
 // to the worker as soon as it answers, and posts events (results, exits)
@@ -148,8 +149,10 @@ func (pp *PoolPipes) Close() {
 // gets it.
 type PoolTask struct {
 	// Frame makes the sealed task frame for w. It is called without the
-	// scheduler's lock, from any goroutine, at most once per task, while
-	// w is held for this task alone.
+	// scheduler's lock, from any goroutine, once for each worker the task
+	// is handed to, while w is held for this task alone: at most once,
+	// unless a worker dies before taking the task, which then goes to
+	// another (pool_requeue.go).
 	Frame func(w *PoolWorker) []byte
 	// Value is the owner's bookkeeping.
 	Value any
@@ -157,8 +160,9 @@ type PoolTask struct {
 	// clock limit): past it the scheduler ends the worker, SIGTERM then
 	// SIGKILL after WallGrace, and the task is lost with it, Expired.
 	Wall time.Duration
-	// started is set when a worker is handed the task; expired when its
-	// wall-clock time ran out.
+	// started is set when a worker is handed the task (and cleared if
+	// the task goes back to the queue); expired when its wall-clock time
+	// ran out.
 	started, expired atomic.Bool
 }
 
@@ -196,6 +200,15 @@ type PoolWorker struct {
 	box    *mailbox
 	rseen  uint32
 	sendMu sync.Mutex
+	// What was written to the worker, under sendMu, to tell after its
+	// death whether it took its task (pool_requeue.go): the task, the
+	// mailbox's tseq once it was posted, the bytes of its frame on the
+	// pipe; gone once its death was dealt with, when nothing more is
+	// written to it.
+	sent    *PoolTask
+	sentSeq uint32
+	sentLen int
+	gone    bool
 }
 
 // Ready says whether the worker has started and run its initializer.
@@ -433,8 +446,9 @@ func (s *Scheduler) assignOneLocked(w *PoolWorker, out assignments) assignments 
 }
 
 // send writes the assigned frames, into the worker's mailbox or on its
-// pipe. A worker that died meanwhile fails to take its frame; its reader
-// sees the end of its pipe and reports the task lost.
+// pipe. A worker that died meanwhile never takes its frame; its reader
+// sees the end of its pipe and puts the task back in the queue
+// (pool_requeue.go).
 func (a assignments) send() {
 	for _, x := range a {
 		if x.t == nil {
@@ -449,19 +463,29 @@ func (a assignments) send() {
 	}
 }
 
-// send writes the frame of t, or the order to quit (t nil), to w.
+// send writes the frame of t, or the order to quit (t nil), to w, unless
+// w's death was dealt with meanwhile (t then went back to the queue).
 func (w *PoolWorker) send(t *PoolTask) {
 	w.sendMu.Lock()
 	defer w.sendMu.Unlock()
+	if w.gone {
+		return
+	}
 	var frame []byte
 	if t == nil {
 		frame = SealFrame(NewFrame(FrameQuit, 0))
 	} else {
 		frame = t.Frame(w)
 	}
-	if w.box != nil && w.box.postTask(frame) {
-		return
+	w.sent, w.sentLen = t, 0
+	if w.box != nil {
+		in := w.box.postTask(frame)
+		w.sentSeq = atomic.LoadUint32(w.box.tseq)
+		if in {
+			return
+		}
 	}
+	w.sentLen = len(frame)
 	w.tasks.Write(frame)
 }
 
@@ -539,7 +563,13 @@ end:
 	lost := w.busy
 	w.busy = nil
 	delete(s.workers, w)
+	var work assignments
+	if s.requeueLocked(w, lost) {
+		lost = nil
+		work = s.assignLocked()
+	}
 	s.mu.Unlock()
+	work.send()
 	// Its mailbox is freed before anyone learns that it has gone.
 	w.freeMailbox()
 	s.mu.Lock()

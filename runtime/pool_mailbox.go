@@ -28,6 +28,8 @@ import (
 //	68   tsleep 1 while the worker sleeps on tseq
 //	72   tlen   length of the task frame (without its 4-byte length), or
 //	            onPipe: the frame follows on the task pipe
+//	76   ttaken the tseq of the last task the worker took, stored before
+//	            it runs it (what the parent reads when the worker dies)
 //	128  rseq   results published (the worker adds 1 after writing one)
 //	132  rlen   length of the result frame (without its 4-byte length)
 //	192  the task area, then the result area
@@ -68,6 +70,7 @@ const (
 	boxTSeq   = 64
 	boxTSleep = 68
 	boxTLen   = 72
+	boxTTaken = 76
 	boxRSeq   = 128
 	boxRLen   = 132
 	boxHeader = 192
@@ -118,6 +121,7 @@ type mailbox struct {
 	off              uint64
 	tseq, tsleep     *uint32
 	tlen, rseq, rlen *uint32
+	ttaken           *uint32
 	tasks, results   []byte
 }
 
@@ -129,6 +133,7 @@ func mailboxAt(a *Arena, off uint64) *mailbox {
 		tlen:    a.Uint32(off + boxTLen),
 		rseq:    a.Uint32(off + boxRSeq),
 		rlen:    a.Uint32(off + boxRLen),
+		ttaken:  a.Uint32(off + boxTTaken),
 		tasks:   a.Bytes(off+boxHeader, boxArea),
 		results: a.Bytes(off+boxHeader+boxArea, boxArea),
 	}
@@ -408,13 +413,20 @@ func (c *WorkerChannel) Next() ([]byte, error) {
 	c.await()
 	c.seen++
 	n := atomic.LoadUint32(c.box.tlen)
-	if n == onPipe {
-		return c.tasks.Next()
+	var b []byte
+	var err error
+	switch {
+	case n == onPipe:
+		b, err = c.tasks.Next()
+	case n == 0 || int(n) > len(c.box.tasks):
+		err = fmt.Errorf("pool: mailbox holds a task of %d bytes, want 1 to %d", n, len(c.box.tasks))
+	default:
+		b = append([]byte(nil), c.box.tasks[:n]...)
 	}
-	if n == 0 || int(n) > len(c.box.tasks) {
-		return nil, fmt.Errorf("pool: mailbox holds a task of %d bytes, want 1 to %d", n, len(c.box.tasks))
-	}
-	return append([]byte(nil), c.box.tasks[:n]...), nil
+	// Taken: from here on the parent counts the task as started
+	// (pool_requeue.go).
+	atomic.StoreUint32(c.box.ttaken, c.seen)
+	return b, err
 }
 
 // attach takes the mailbox a FrameMailbox names.

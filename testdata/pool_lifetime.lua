@@ -95,7 +95,8 @@ end
 
 -- Killing an idle worker: it is replaced, nothing fails. The pool learns
 -- of the death at its next call (here ready(), until the replacement is
--- there); a task handed to the worker before that would be lost with it.
+-- there); a task handed to the worker before that goes to another
+-- (pool_requeue.lua).
 function test_idle_worker_killed()
   local pool = mp.Pool(2)
   local first = pool:apply_async(function() return 1 end)
