@@ -28,6 +28,31 @@ func (c *poolCall) setResult(i int, v lua.LValue) {
 	c.settle(i)
 }
 
+// setNumbers sets the results of items first… to nums, boxed in place
+// (numberAt). A map's list takes them in one loop: a large map's results
+// are mostly numbers, a million settled one by one cost the parent as
+// much as its share of the map.
+func (c *poolCall) setNumbers(first int, nums []float64) {
+	if c.src != nil || c.list == nil {
+		for i := range nums {
+			c.setResult(first+i, numberAt(&nums[i]))
+		}
+		return
+	}
+	settled := c.settled[first : first+len(nums)]
+	n := 0
+	for i := range nums {
+		if !settled[i] {
+			c.list.RawSetInt(first+i+1, numberAt(&nums[i]))
+			settled[i] = true
+			n++
+		}
+	}
+	if c.remaining -= n; c.remaining == 0 && n > 0 {
+		c.finish()
+	}
+}
+
 func (c *poolCall) setError(i int, err lua.LValue) {
 	if c.src != nil {
 		c.src.settle(c, i, nil, err)
@@ -127,14 +152,12 @@ func (p *pool) onResult(t *poolTask, frame []byte) {
 		return
 	}
 	if frame[1] == valuesPacked {
-		vals, ok := unpackNumbers(frame[2:], t.count)
+		nums, ok := unpackNumbers(frame[2:], t.count)
 		if !ok {
 			fail(fmt.Errorf("%d bytes of packed numbers, want %d", len(frame)-2, 8*t.count))
 			return
 		}
-		for i, v := range vals {
-			c.setResult(t.first+i, v)
-		}
+		c.setNumbers(t.first, nums)
 		return
 	}
 	d, err := p.w.NewDecoder(frame[2:])

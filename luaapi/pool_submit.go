@@ -5,6 +5,7 @@ package luaapi
 import (
 	"encoding/binary"
 	"fmt"
+	"math"
 	"strings"
 
 	"procsh/runtime"
@@ -190,7 +191,12 @@ func startMap(L *lua.LState, what string, mode byte, async bool, defChunk int) *
 	if src, ok := L.Get(3).(*lua.LFunction); ok && strings.HasPrefix(what, "imap") {
 		return startPulledMap(L, p, what, fn, src)
 	}
-	items := itemsArg(L, 3, what)
+	var items []lua.LValue
+	packed, n := packedList(L.Get(3), mode)
+	if packed == nil {
+		items = itemsArg(L, 3, what)
+		n = len(items)
+	}
 	var given [4]lua.LValue // chunksize, callback, error_callback, limits
 	if async {
 		mapAsyncParams.read(L, 4, "Pool."+what, given[:])
@@ -201,7 +207,7 @@ func startMap(L *lua.LState, what string, mode byte, async bool, defChunk int) *
 	lim := p.callLimits(L, given[3], "Pool."+what)
 	def := defChunk
 	if def == 0 {
-		def = p.defaultChunksize(len(items))
+		def = p.defaultChunksize(n)
 	}
 	if lim != nil {
 		def = 1 // each item its own budget (limits_pool.go)
@@ -210,10 +216,50 @@ func startMap(L *lua.LState, what string, mode byte, async bool, defChunk int) *
 	cb := callbackArg(L, given[1], what+": callback")
 	eb := callbackArg(L, given[2], what+": error_callback")
 	p.pump(L)
-	c := p.newCall(L, what, fn, len(items), mode)
+	c := p.newCall(L, what, fn, n, mode)
 	c.callback, c.errback, c.lim = cb, eb, lim
-	p.submitItems(L, c, items, chunksize)
+	if packed != nil {
+		p.submitPacked(c, packed, chunksize)
+	} else {
+		p.submitItems(L, c, items, chunksize)
+	}
 	return c
+}
+
+// packedList packs the items of a map over a list of numbers (no n
+// field, no holes), 8 bytes each, and counts them; it gives nil for any
+// other list, to be read as values. The common map skips making a list
+// of its values, and each task's items are a slice of the one buffer.
+func packedList(v lua.LValue, mode byte) ([]byte, int) {
+	t, ok := v.(*lua.LTable)
+	if !ok || mode != modeMap || t.RawGetString("n") != lua.LNil {
+		return nil, 0
+	}
+	n := t.Len()
+	if n == 0 {
+		return nil, 0
+	}
+	b := make([]byte, 0, 8*n)
+	for i := 1; i <= n; i++ {
+		x, ok := t.RawGetInt(i).(lua.LNumber)
+		if !ok {
+			return nil, 0
+		}
+		b = binary.LittleEndian.AppendUint64(b, math.Float64bits(float64(x)))
+	}
+	return b, n
+}
+
+// submitPacked is submitItems for items packedList packed.
+func (p *pool) submitPacked(c *poolCall, packed []byte, chunksize int) {
+	tasks := make([]*runtime.PoolTask, 0, (c.n+chunksize-1)/chunksize)
+	for first := 0; first < c.n; first += chunksize {
+		count := min(chunksize, c.n-first)
+		end := 8 * (first + count)
+		t := &poolTask{call: c, first: first, count: count, packed: packed[8*first : end : end]}
+		tasks = append(tasks, c.runtimeTask(t))
+	}
+	p.sched.Submit(tasks...)
 }
 
 func poolMap(L *lua.LState) int {

@@ -10,6 +10,7 @@ import (
 	"os"
 	"strings"
 	"time"
+	"unsafe"
 
 	"procsh/runtime"
 
@@ -66,21 +67,26 @@ type outcome struct {
 }
 
 // driverSource is the loop that calls a task's function on its items.
-// cur, its upvalue, is the index of the item running, so that after an
-// error the loop resumes with the next one.
+// Each result takes its item's place in the list (the list is the
+// worker's own, and an item is not looked at again once its function
+// was called): one table per task instead of two, and each store
+// replaces a value, which gopher-lua does without looking for a
+// __newindex as it must for a new key. cur, its upvalue, is the index
+// of the item running, so that after an error the loop resumes with the
+// next one.
 const driverSource = `local cur = 0
 local unpack = unpack
-return function(f, items, out, n, star)
+return function(f, items, n, star)
   if star then
     for i = cur + 1, n do
       cur = i
       local a = items[i]
-      out[i] = f(unpack(a, 1, a.n or #a))
+      items[i] = f(unpack(a, 1, a.n or #a))
     end
   else
     for i = cur + 1, n do
       cur = i
-      out[i] = f(items[i])
+      items[i] = f(items[i])
     end
   end
 end`
@@ -238,12 +244,12 @@ func (pw *poolWorker) run(b []byte) []byte {
 	}
 	items := L.CreateTable(h.count, 0)
 	if b[pos] == valuesPacked {
-		vals, ok := unpackNumbers(b[pos+1:], h.count)
+		nums, ok := unpackNumbers(b[pos+1:], h.count)
 		if !ok {
 			return pw.failAll(h.count, errTruncated)
 		}
-		for i, v := range vals {
-			items.RawSetInt(i+1, v)
+		for i := range nums {
+			items.RawSetInt(i+1, numberAt(&nums[i]))
 		}
 	} else {
 		d, err := w.NewDecoder(b[pos+1:])
@@ -258,7 +264,6 @@ func (pw *poolWorker) run(b []byte) []byte {
 			items.RawSetInt(i, item)
 		}
 	}
-	results := L.CreateTable(h.count, 0)
 	errs := map[int]outcome{}
 	// The driver runs the items in a Lua loop (much cheaper than a
 	// protected call from Go per item); an error stops it at the item
@@ -269,10 +274,9 @@ func (pw *poolWorker) run(b []byte) []byte {
 		L.Push(pw.driver)
 		L.Push(fn)
 		L.Push(items)
-		L.Push(results)
 		L.Push(lua.LNumber(h.count))
 		L.Push(lua.LBool(h.mode == modeStar))
-		err := L.PCall(5, 0, pw.handler)
+		err := L.PCall(4, 0, pw.handler)
 		if err == nil {
 			break
 		}
@@ -294,13 +298,15 @@ func (pw *poolWorker) run(b []byte) []byte {
 		}
 	}
 	endLimits()
+	results := items
 	if len(errs) == 0 {
-		vals := make([]lua.LValue, h.count)
-		for i := range vals {
-			vals[i] = results.RawGetInt(i + 1)
+		if f, ok := packedResults(results, h.count); ok {
+			return f
 		}
-		if packed, ok := packNumbers(vals); ok {
-			return pw.frame(valuesPacked, packed)
+	}
+	for i := range errs {
+		if i >= 1 && i <= h.count {
+			results.RawSetInt(i, lua.LNil) // still its item: it has no result
 		}
 	}
 	msg, err := pw.encodeResults(errs, results, h.count)
@@ -378,6 +384,22 @@ func (pw *poolWorker) failAll(count int, err error) []byte {
 	return pw.frame(valuesCodec, b)
 }
 
+// packedResults makes the result frame of count results that are all
+// numbers, packed straight from the list; it reports false when one is
+// not a number.
+func packedResults(results *lua.LTable, count int) ([]byte, bool) {
+	f := runtime.NewFrame(runtime.FrameResult, 1+8*count)
+	f = append(f, valuesPacked)
+	for i := 1; i <= count; i++ {
+		n, ok := results.RawGetInt(i).(lua.LNumber)
+		if !ok {
+			return nil, false
+		}
+		f = binary.LittleEndian.AppendUint64(f, math.Float64bits(float64(n)))
+	}
+	return runtime.SealFrame(f), true
+}
+
 // frame makes a result frame: the form of the values, then the values.
 func (pw *poolWorker) frame(form byte, msg []byte) []byte {
 	f := runtime.NewFrame(runtime.FrameResult, 1+len(msg))
@@ -405,16 +427,32 @@ func packNumbers(vals []lua.LValue) ([]byte, bool) {
 	return b, true
 }
 
-// unpackNumbers reads count packed numbers.
-func unpackNumbers(b []byte, count int) ([]lua.LValue, bool) {
+// unpackNumbers reads count packed numbers. Their Lua values are boxes
+// pointing into the slice (numberAt): one allocation for them all.
+func unpackNumbers(b []byte, count int) ([]float64, bool) {
 	if len(b) != 8*count {
 		return nil, false
 	}
-	vals := make([]lua.LValue, count)
-	for i := range vals {
-		vals[i] = lua.LNumber(math.Float64frombits(binary.LittleEndian.Uint64(b[8*i:])))
+	nums := make([]float64, count)
+	for i := range nums {
+		nums[i] = math.Float64frombits(binary.LittleEndian.Uint64(b[8*i:]))
 	}
-	return vals, true
+	return nums, true
+}
+
+// numberAt is the Lua number *f, boxed in place. Go boxes each number
+// put in an interface apart (8 bytes, an object for the collector to
+// track: a map over a million numbers made two million of them, in the
+// worker and in the parent); pointing the interface's data word at a
+// number in a slice boxes a whole task's with the slice's one
+// allocation. It is how gopher-lua boxes the numbers its own arithmetic
+// makes (allocator.LNumber2I). *f must never change afterwards, as the
+// slices unpackNumbers returns never do, and keeps the whole slice
+// alive while any of its boxes lives.
+func numberAt(f *float64) lua.LValue {
+	v := lua.LValue(lua.LNumber(0)) // the type word; 0 is boxed without an allocation
+	(*[2]unsafe.Pointer)(unsafe.Pointer(&v))[1] = unsafe.Pointer(f)
+	return v
 }
 
 // argListSafe is argList for a starmap item: a table's items up to its n
