@@ -7,6 +7,7 @@ import (
 	"context"
 	"os"
 	"os/signal"
+	"sync"
 	"sync/atomic"
 	"syscall"
 	"time"
@@ -73,6 +74,9 @@ const childGrace = 300 * time.Millisecond
 // waits for them. When the process is already ending, EnterCritical does
 // not return.
 func EnterCritical() {
+	if deferring.Load() && !termHooked.Load() {
+		hookTermination()
+	}
 	for {
 		s := critState.Load()
 		if s == termBit {
@@ -82,6 +86,20 @@ func EnterCritical() {
 			return
 		}
 	}
+}
+
+// EnterExit begins the exit of a child: a section that never ends, so that
+// a SIGTERM that came first ends the process by that signal, after its
+// children, and one that comes later is too late. In a child that never
+// opened a section, SIGTERM still has its default action, which ends it
+// by that signal up to its last instruction, as it would have before:
+// installing the handler only to exit would cost more than the child's
+// whole run.
+func EnterExit() {
+	if deferring.Load() && !termHooked.Load() {
+		return
+	}
+	EnterCritical()
 }
 
 // LeaveCritical ends a section begun by EnterCritical. When termination is
@@ -104,10 +122,31 @@ func TermContext() context.Context { return termCtx }
 func TermDeferred() bool { return deferring.Load() }
 
 // DeferTermination makes SIGTERM wait for critical sections, in a child.
-func DeferTermination() {
+//
+// The handler itself is installed by the first EnterCritical. Until then
+// SIGTERM keeps its default action, which ends the process by that signal
+// as die would: no section is open, and a process that never opened one
+// has started no child (starting one is a section). A child that only
+// computes, as many do, never pays for os/signal's threads (one locked to
+// the signal mask, Go's template thread, the one waiting for signals),
+// nor an idle child while it waits for its work.
+func DeferTermination() { deferring.Store(true) }
+
+var (
+	termHooked atomic.Bool // hookTermination has run
+	termHookMu sync.Mutex
+)
+
+// hookTermination installs DeferTermination's SIGTERM handler, once.
+func hookTermination() {
+	termHookMu.Lock()
+	defer termHookMu.Unlock()
+	if termHooked.Load() {
+		return
+	}
 	ch := make(chan os.Signal, 1)
 	signal.Notify(ch, syscall.SIGTERM)
-	deferring.Store(true)
+	termHooked.Store(true)
 	go func() {
 		<-ch
 		old := critState.Or(termBit)

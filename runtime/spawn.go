@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	goruntime "runtime"
 	"sync"
 	"syscall"
 	"time"
@@ -22,6 +23,57 @@ const (
 // WorkerEnv is set in a child's environment to put the binary in worker
 // mode.
 const WorkerEnv = "PROCSH_WORKER"
+
+// A child starts with GOMAXPROCS=1 unless the user set GOMAXPROCS: the Go
+// runtime's start and the child's initialisation (its Lua state) are
+// work for one thread, and with one P a goroutine started meanwhile (the
+// sweeper, the scavenger, a timer's) waits for the main one to block
+// instead of waking a thread of its own: fewer threads made, fewer
+// context switches, and an idle child waits with three threads instead
+// of five or six. Once the child has its work, WorkerStarted gives it
+// the default GOMAXPROCS back (the CPUs its cgroup and affinity allow,
+// updated as they change), as if the variable had never been set: its
+// Lua code runs as the root's does.
+//
+// WorkerEnv says which: "1" when the environment is the user's, as it
+// was, and startProcs when GOMAXPROCS=1 was added for the start.
+const startProcs = "p1"
+
+// workerEnv is the environment of a child: this process's, with WorkerEnv
+// and, unless the user set it, GOMAXPROCS=1 for the start.
+func workerEnv() []string {
+	env := os.Environ()
+	if _, set := os.LookupEnv("GOMAXPROCS"); set {
+		return append(env, WorkerEnv+"=1")
+	}
+	return append(env, WorkerEnv+"="+startProcs, "GOMAXPROCS=1")
+}
+
+// TakeWorkerEnv removes from a child's environment what its parent added
+// to it (WorkerEnv, and GOMAXPROCS if the parent set it), so that its Lua
+// code and its own children see the environment the user gave the root.
+// It reports whether GOMAXPROCS was the parent's: WorkerStarted must then
+// be called once the child has its work.
+func TakeWorkerEnv() (startProcsSet bool) {
+	startProcsSet = os.Getenv(WorkerEnv) == startProcs
+	os.Unsetenv(WorkerEnv)
+	if startProcsSet {
+		os.Unsetenv("GOMAXPROCS")
+	}
+	return startProcsSet
+}
+
+// WorkerStarted gives a child whose parent set GOMAXPROCS=1 for its start
+// the default GOMAXPROCS, after startProcsFor: the change stops the world,
+// reads the cgroup's CPU limit again and starts threads for the new Ps,
+// a few percent of the CPU time of a child that ends sooner (a short
+// target, the spawn benchmark's empty one), next to nothing for one that
+// runs longer.
+func WorkerStarted() { time.AfterFunc(startProcsFor, goruntime.SetDefaultGOMAXPROCS) }
+
+// startProcsFor is how long a child with its work keeps one P. The Go
+// runtime itself revises GOMAXPROCS no more often than once a second.
+const startProcsFor = 10 * time.Millisecond
 
 // SpawnOptions says how to start a child.
 type SpawnOptions struct {
@@ -85,8 +137,7 @@ func startChild(o SpawnOptions, pdeathsig bool) (*Child, *os.File, error) {
 	if pdeathsig {
 		sys.Pdeathsig = syscall.SIGKILL
 	}
-	env := append(os.Environ(), WorkerEnv+"=1")
-	proc, err := os.StartProcess(exe, []string{"procsh-worker"}, &os.ProcAttr{Env: env, Files: files, Sys: sys})
+	proc, err := os.StartProcess(exe, []string{"procsh-worker"}, &os.ProcAttr{Env: workerEnv(), Files: files, Sys: sys})
 	if err != nil {
 		w.Close()
 		return nil, nil, fmt.Errorf("spawn: %w", err)

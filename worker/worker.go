@@ -43,7 +43,7 @@ func Main() (status int) {
 			status = 1
 		}
 	}()
-	os.Unsetenv(runtime.WorkerEnv)
+	startProcsSet := runtime.TakeWorkerEnv()
 	if !isPipe(runtime.StartFD) {
 		fmt.Fprint(os.Stderr, byHand)
 		return 1
@@ -70,27 +70,35 @@ func Main() (status int) {
 	}
 	if msg.Self.Daemon {
 		// A daemon never outlives its parent. One started idle (see
-		// runtime.Idle) sets the parent-death signal now, on the main
-		// thread, to which init locked this goroutine: the setting is
-		// the thread's. The watchdog covers a parent that died before.
-		unix.Prctl(unix.PR_SET_PDEATHSIG, uintptr(syscall.SIGKILL), 0, 0, 0)
+		// runtime.Idle) sets the parent-death signal now. The watchdog
+		// covers a parent that died before.
+		setParentDeathSignal()
 		runtime.WatchParent(func() { syscall.Kill(os.Getpid(), syscall.SIGKILL) })
 	}
-	goruntime.UnlockOSThread()
+	if startProcsSet {
+		runtime.WorkerStarted()
+	}
 	code := w.RunStart(msg)
 	// Exiting is a section that never ends: a SIGTERM that came first
 	// ends the process by that signal, after its children, instead of
 	// this exit; one that comes later is too late.
-	runtime.EnterCritical()
+	runtime.EnterExit()
 	return code
 }
 
-// The parent-death signal is a setting of the main thread: keep main on
-// it until Main has set it (init functions run there, and a lock taken in
-// init holds for main).
-func init() {
-	if Active() {
-		goruntime.LockOSThread()
+// setParentDeathSignal makes the kernel kill this process when its parent
+// ends. The setting is a thread's, and lasts as long as that thread: set
+// on the main thread, which Go never ends, it is unlocked again; set on
+// another, the goroutine stays locked to it, and Go ends a thread only
+// when the goroutine locked to it returns, which main does by ending the
+// process. (Locking main to the main thread from the start instead costs
+// every child a hand-off of its P between threads each time main blocks
+// while it starts.)
+func setParentDeathSignal() {
+	goruntime.LockOSThread()
+	unix.Prctl(unix.PR_SET_PDEATHSIG, uintptr(syscall.SIGKILL), 0, 0, 0)
+	if unix.Gettid() == os.Getpid() {
+		goruntime.UnlockOSThread()
 	}
 }
 
@@ -104,6 +112,10 @@ func isPipe(fd int) bool {
 
 // readStart reads the whole start message from StartFD.
 func readStart() (luaapi.StartMessage, error) {
+	// Read through Go's poller: an idle child waiting here parks its
+	// goroutine instead of holding a thread in read(2), for which the
+	// runtime would start another to run the rest.
+	syscall.SetNonblock(runtime.StartFD, true)
 	f := os.NewFile(runtime.StartFD, "start")
 	defer f.Close()
 	b, err := io.ReadAll(f)
