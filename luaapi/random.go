@@ -3,6 +3,8 @@
 package luaapi
 
 import (
+	crand "crypto/rand"
+	"encoding/binary"
 	"math/rand"
 
 	lua "github.com/yuin/gopher-lua"
@@ -12,9 +14,24 @@ import (
 // later no longer lets math.randomseed seed. Each process gets its own
 // generator, seeded at random (so children differ from their parent and
 // from each other), and math.randomseed(n) makes it repeatable.
+//
+// The generator is made and seeded at math.random's first call: seeding
+// one (a read of the kernel's random bytes, then 607 words of state) at
+// the Lua state's making would cost every child, most of which never
+// draw a number.
+
+// random is w's generator, seeded at random on first use.
+func (w *World) random() *rand.Rand {
+	if w.rand == nil {
+		var seed [8]byte
+		crand.Read(seed[:])
+		w.rand = rand.New(rand.NewSource(int64(binary.LittleEndian.Uint64(seed[:]))))
+	}
+	return w.rand
+}
 
 func mathRandom(L *lua.LState) int {
-	r := worldOf(L).rand
+	r := worldOf(L).random()
 	switch L.GetTop() {
 	case 0:
 		L.Push(lua.LNumber(r.Float64()))

@@ -4,8 +4,6 @@ package luaapi
 
 import (
 	"context"
-	crand "crypto/rand"
-	"encoding/binary"
 	"math/rand"
 	"os"
 	"sync"
@@ -34,9 +32,9 @@ type World struct {
 	Self     Identity
 	Parent   *Identity // nil in the root process
 	Arena    *runtime.Arena
-	counter  int        // children made so far, for default names
-	children []*process // started and not yet known to have ended
-	rand     *rand.Rand
+	counter  int             // children made so far, for default names
+	children []*process      // started and not yet known to have ended
+	rand     *rand.Rand      // math.random's generator, made on first use: see random.go
 	ctx      context.Context // the current interrupt generation's, see Interrupt
 	intr     interrupts
 	pools    []closer // pools to clean up at exit
@@ -88,8 +86,8 @@ func worldOf(L *lua.LState) *World {
 }
 
 // NewWorld makes a Lua state with the standard library and procsh's
-// modules (`multiprocessing`, `time`), the atomic print and a random seed
-// of its own.
+// modules (`multiprocessing`, `time`), the atomic print and a random
+// generator of its own (seeded when first used).
 func NewWorld(o Options) *World {
 	reg := newChunkRegistry()
 	L := lua.NewState(lua.Options{
@@ -106,9 +104,6 @@ func NewWorld(o Options) *World {
 	if w.Self.Pid == 0 {
 		w.Self.Pid = os.Getpid()
 	}
-	var seed [8]byte
-	crand.Read(seed[:])
-	w.rand = rand.New(rand.NewSource(int64(binary.LittleEndian.Uint64(seed[:]))))
 	worlds.Store(L.G, w)
 	w.install()
 	w.builtins = collectBuiltins(L)
