@@ -1002,6 +1002,25 @@ func (ls *LState) metaOp2(value1, value2 LValue, event string) LValue {
 	return LNil
 }
 
+// metaIndex is metaOp1(lvalue, "__index"), or "__newindex" when
+// newindex is set. procsh patch: it reads the metatable's copy of the
+// field (LTable.metaIndex), not its map.
+func (ls *LState) metaIndex(lvalue LValue, newindex bool) LValue {
+	var mt LValue
+	switch obj := lvalue.(type) {
+	case *LTable:
+		mt = obj.Metatable
+	case *LUserData:
+		mt = obj.Metatable
+	default:
+		mt = ls.G.builtinMts[int(obj.Type())]
+	}
+	if tb, ok := mt.(*LTable); ok {
+		return tb.metaField(newindex)
+	}
+	return LNil
+}
+
 func (ls *LState) metaCall(lvalue LValue) (*LFunction, bool) {
 	if fn, ok := lvalue.(*LFunction); ok {
 		return fn, false
@@ -1138,12 +1157,59 @@ func (ls *LState) callR(nargs, nret, rbase int) {
 		ls.G.MainThread = ls
 		ls.G.CurrentThread = ls
 		ls.mainLoop(ls, nil)
+	} else if fn.IsG {
+		// procsh patch: a Go function (an __index function, a method
+		// called from Go) is called here; the VM would only find that
+		// it is one and call it the same way.
+		callGFunction(ls, false)
 	} else {
 		ls.mainLoop(ls, ls.currentFrame)
 	}
 	if nret != MultRet {
 		ls.reg.SetTop(rbase + nret)
 	}
+}
+
+// callMeta calls fn, an __index or __newindex function, with the nargs
+// values above it on the registry, and returns its first result when
+// nret is 1 (popped), nothing when it is 0. procsh patch: a Go function
+// is called as callR calls one (a frame of its own, MaxNestedCalls,
+// callGFunction), without callR's look for a __call metamethod and
+// generic frame set-up: a field of a userdata served by a Go function
+// (a shared Value's .value) paid for both at every access.
+func (ls *LState) callMeta(fn *LFunction, nargs, nret int) LValue {
+	if !fn.IsG || ls.G.MainThread == nil {
+		ls.Call(nargs, nret)
+		if nret == 0 {
+			return LNil
+		}
+		return ls.reg.Pop()
+	}
+	if ls.G.nestedCalls >= MaxNestedCalls {
+		ls.RaiseError(nestedCallsMessage)
+	}
+	if ls.stack.IsFull() {
+		ls.RaiseError("stack overflow")
+	}
+	ls.G.nestedCalls++
+	defer func() { ls.G.nestedCalls-- }()
+	base := ls.reg.Top() - nargs - 1
+	ls.stack.Push(callFrame{
+		Fn:         fn,
+		Base:       base,
+		LocalBase:  base + 1,
+		ReturnBase: base,
+		NArgs:      nargs,
+		NRet:       nret,
+		Parent:     ls.currentFrame,
+	})
+	ls.currentFrame = ls.stack.Last()
+	callGFunction(ls, false)
+	ls.reg.SetTop(base + nret)
+	if nret == 0 {
+		return LNil
+	}
+	return ls.reg.Pop()
 }
 
 func (ls *LState) getField(obj LValue, key LValue) LValue {
@@ -1156,7 +1222,7 @@ func (ls *LState) getField(obj LValue, key LValue) LValue {
 				return ret
 			}
 		}
-		metaindex := ls.metaOp1(curobj, "__index")
+		metaindex := ls.metaIndex(curobj, false)
 		if metaindex == LNil {
 			if !istable {
 				ls.RaiseError("attempt to index a non-table object(%v) with key '%s'", curobj.Type().String(), key.String())
@@ -1167,8 +1233,7 @@ func (ls *LState) getField(obj LValue, key LValue) LValue {
 			ls.reg.Push(metaindex)
 			ls.reg.Push(curobj)
 			ls.reg.Push(key)
-			ls.Call(2, 1)
-			return ls.reg.Pop()
+			return ls.callMeta(metaindex.(*LFunction), 2, 1) // procsh patch: was Call
 		} else {
 			curobj = metaindex
 		}
@@ -1177,7 +1242,10 @@ func (ls *LState) getField(obj LValue, key LValue) LValue {
 	return nil
 }
 
-func (ls *LState) getFieldString(obj LValue, key string) LValue {
+// getFieldString is getField for a string key. procsh patch: keyv is
+// key as an LValue (a constant of the running function) or nil, so that
+// an __index function gets the key without boxing it again.
+func (ls *LState) getFieldString(obj LValue, key string, keyv LValue) LValue {
 	curobj := obj
 	for i := 0; i < MaxTableGetLoop; i++ {
 		tb, istable := curobj.(*LTable)
@@ -1187,7 +1255,7 @@ func (ls *LState) getFieldString(obj LValue, key string) LValue {
 				return ret
 			}
 		}
-		metaindex := ls.metaOp1(curobj, "__index")
+		metaindex := ls.metaIndex(curobj, false)
 		if metaindex == LNil {
 			if !istable {
 				ls.RaiseError("attempt to index a non-table object(%v) with key '%s'", curobj.Type().String(), key)
@@ -1195,11 +1263,13 @@ func (ls *LState) getFieldString(obj LValue, key string) LValue {
 			return LNil
 		}
 		if metaindex.Type() == LTFunction {
+			if keyv == nil {
+				keyv = LString(key)
+			}
 			ls.reg.Push(metaindex)
 			ls.reg.Push(curobj)
-			ls.reg.Push(LString(key))
-			ls.Call(2, 1)
-			return ls.reg.Pop()
+			ls.reg.Push(keyv)
+			return ls.callMeta(metaindex.(*LFunction), 2, 1) // procsh patch: was Call
 		} else {
 			curobj = metaindex
 		}
@@ -1218,7 +1288,7 @@ func (ls *LState) setField(obj LValue, key LValue, value LValue) {
 				return
 			}
 		}
-		metaindex := ls.metaOp1(curobj, "__newindex")
+		metaindex := ls.metaIndex(curobj, true)
 		if metaindex == LNil {
 			if !istable {
 				ls.RaiseError("attempt to index a non-table object(%v) with key '%s'", curobj.Type().String(), key.String())
@@ -1231,7 +1301,7 @@ func (ls *LState) setField(obj LValue, key LValue, value LValue) {
 			ls.reg.Push(curobj)
 			ls.reg.Push(key)
 			ls.reg.Push(value)
-			ls.Call(3, 0)
+			ls.callMeta(metaindex.(*LFunction), 3, 0) // procsh patch: was Call
 			return
 		} else {
 			curobj = metaindex
@@ -1240,7 +1310,9 @@ func (ls *LState) setField(obj LValue, key LValue, value LValue) {
 	ls.RaiseError("too many recursions in settable")
 }
 
-func (ls *LState) setFieldString(obj LValue, key string, value LValue) {
+// setFieldString is setField for a string key. procsh patch: keyv is as
+// getFieldString's.
+func (ls *LState) setFieldString(obj LValue, key string, keyv LValue, value LValue) {
 	curobj := obj
 	for i := 0; i < MaxTableGetLoop; i++ {
 		tb, istable := curobj.(*LTable)
@@ -1250,7 +1322,7 @@ func (ls *LState) setFieldString(obj LValue, key string, value LValue) {
 				return
 			}
 		}
-		metaindex := ls.metaOp1(curobj, "__newindex")
+		metaindex := ls.metaIndex(curobj, true)
 		if metaindex == LNil {
 			if !istable {
 				ls.RaiseError("attempt to index a non-table object(%v) with key '%s'", curobj.Type().String(), key)
@@ -1259,11 +1331,14 @@ func (ls *LState) setFieldString(obj LValue, key string, value LValue) {
 			return
 		}
 		if metaindex.Type() == LTFunction {
+			if keyv == nil {
+				keyv = LString(key)
+			}
 			ls.reg.Push(metaindex)
 			ls.reg.Push(curobj)
-			ls.reg.Push(LString(key))
+			ls.reg.Push(keyv)
 			ls.reg.Push(value)
-			ls.Call(3, 0)
+			ls.callMeta(metaindex.(*LFunction), 3, 0) // procsh patch: was Call
 			return
 		} else {
 			curobj = metaindex
@@ -1776,7 +1851,7 @@ func (ls *LState) RawGetInt(tb *LTable, key int) LValue {
 }
 
 func (ls *LState) GetField(obj LValue, skey string) LValue {
-	return ls.getFieldString(obj, skey)
+	return ls.getFieldString(obj, skey, nil)
 }
 
 func (ls *LState) GetTable(obj LValue, key LValue) LValue {
@@ -1797,7 +1872,7 @@ func (ls *LState) RawSetInt(tb *LTable, key int, value LValue) {
 }
 
 func (ls *LState) SetField(obj LValue, key string, value LValue) {
-	ls.setFieldString(obj, key, value)
+	ls.setFieldString(obj, key, nil, value)
 }
 
 func (ls *LState) SetTable(obj LValue, key LValue, value LValue) {

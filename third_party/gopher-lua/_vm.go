@@ -286,7 +286,8 @@ func init() {
 			RA := lbase + A
 			Bx := int(inst & 0x3ffff) //GETBX
 			//reg.Set(RA, L.getField(cf.Fn.Env, cf.Fn.Proto.Constants[Bx]))
-			v := L.getFieldString(cf.Fn.Env, cf.Fn.Proto.stringConstants[Bx])
+			// procsh patch: the key boxed, as the constant holds it
+			v := L.getFieldString(cf.Fn.Env, cf.Fn.Proto.stringConstants[Bx], cf.Fn.Proto.Constants[Bx])
 			// +inline-call reg.Set RA v
 			return 0
 		},
@@ -310,7 +311,9 @@ func init() {
 			RA := lbase + A
 			B := int(inst & 0x1ff)    //GETB
 			C := int(inst>>9) & 0x1ff //GETC
-			v := L.getFieldString(reg.Get(lbase+B), L.rkString(C))
+			// procsh patch: the key boxed, as the constant or register holds it
+			key := L.rkValue(C)
+			v := L.getFieldString(reg.Get(lbase+B), string(key.(LString)), key)
 			// +inline-call reg.Set RA v
 			return 0
 		},
@@ -322,7 +325,8 @@ func init() {
 			RA := lbase + A
 			Bx := int(inst & 0x3ffff) //GETBX
 			//L.setField(cf.Fn.Env, cf.Fn.Proto.Constants[Bx], reg.Get(RA))
-			L.setFieldString(cf.Fn.Env, cf.Fn.Proto.stringConstants[Bx], reg.Get(RA))
+			// procsh patch: the key boxed, as the constant holds it
+			L.setFieldString(cf.Fn.Env, cf.Fn.Proto.stringConstants[Bx], cf.Fn.Proto.Constants[Bx], reg.Get(RA))
 			return 0
 		},
 		func(L *LState, inst uint32, baseframe *callFrame) int { //OP_SETUPVAL
@@ -354,7 +358,8 @@ func init() {
 			RA := lbase + A
 			B := int(inst & 0x1ff)    //GETB
 			C := int(inst>>9) & 0x1ff //GETC
-			L.setFieldString(reg.Get(RA), L.rkString(B), L.rkValue(C))
+			key := L.rkValue(B)       // procsh patch: see OP_GETTABLEKS
+			L.setFieldString(reg.Get(RA), string(key.(LString)), key, L.rkValue(C))
 			return 0
 		},
 		func(L *LState, inst uint32, baseframe *callFrame) int { //OP_NEWTABLE
@@ -378,7 +383,8 @@ func init() {
 			B := int(inst & 0x1ff)    //GETB
 			C := int(inst>>9) & 0x1ff //GETC
 			selfobj := reg.Get(lbase + B)
-			v := L.getFieldString(selfobj, L.rkString(C))
+			key := L.rkValue(C) // procsh patch: see OP_GETTABLEKS
+			v := L.getFieldString(selfobj, string(key.(LString)), key)
 			// +inline-call reg.Set RA v
 			// +inline-call reg.Set RA+1 selfobj
 			return 0
@@ -716,12 +722,15 @@ func init() {
 				if limit, ok2 := reg.Get(RA + 1).(LNumber); ok2 {
 					if step, ok3 := reg.Get(RA + 2).(LNumber); ok3 {
 						init += step
-						v := LNumber(init)
-						// +inline-call reg.SetNumber RA v
+						// procsh patch: the counter is boxed once for the
+						// loop's own copy and the variable's (it was boxed
+						// twice, two numbers allocated a turn).
+						v := reg.alloc.LNumber2I(init)
+						// +inline-call reg.Set RA v
 						if (step > 0 && init <= limit) || (step <= 0 && init >= limit) {
 							Sbx := int(inst&0x3ffff) - opMaxArgSbx //GETSBX
 							cf.Pc += Sbx
-							// +inline-call reg.SetNumber RA+3 v
+							// +inline-call reg.Set RA+3 v
 						} else {
 							// +inline-call reg.SetTop RA+1
 						}

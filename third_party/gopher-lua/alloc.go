@@ -77,3 +77,12 @@ func (al *allocator) LNumber2I(v LNumber) LValue {
 
 	return al.scratchValue
 }
+
+// BoxNumber returns v as an LValue, boxed by the state's allocator as the
+// VM boxes the numbers it computes. procsh patch: a Go function that
+// returns a number (an __index function reading a shared value) made an
+// 8-byte allocation of its own for each, converting the LNumber to an
+// LValue.
+func (ls *LState) BoxNumber(v LNumber) LValue {
+	return ls.alloc.LNumber2I(v)
+}

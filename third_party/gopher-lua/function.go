@@ -153,14 +153,32 @@ func (fp *FunctionProto) str(level int, count int) string {
 /* LFunction {{{ */
 
 func newLFunctionL(proto *FunctionProto, env *LTable, nupvalue int) *LFunction {
-	return &LFunction{
-		IsG: false,
-		Env: env,
-
-		Proto:     proto,
-		GFunction: nil,
-		Upvalues:  make([]*Upvalue, nupvalue),
+	// procsh patch: a closure of one or two upvalues is one allocation,
+	// the function and its upvalues together (it fits the size class of
+	// the function alone, or the next one); a closure made in a loop paid
+	// for two.
+	var fn *LFunction
+	switch nupvalue {
+	case 1:
+		c := &struct {
+			fn LFunction
+			uv [1]*Upvalue
+		}{}
+		fn = &c.fn
+		fn.Upvalues = c.uv[:]
+	case 2:
+		c := &struct {
+			fn LFunction
+			uv [2]*Upvalue
+		}{}
+		fn = &c.fn
+		fn.Upvalues = c.uv[:]
+	default:
+		fn = &LFunction{Upvalues: make([]*Upvalue, nupvalue)}
 	}
+	fn.Env = env
+	fn.Proto = proto
+	return fn
 }
 
 func newLFunctionG(gfunc LGFunction, env *LTable, nupvalue int) *LFunction {

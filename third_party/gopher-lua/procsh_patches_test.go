@@ -396,6 +396,7 @@ func TestProcshPatchesMatchLua51(t *testing.T) {
 		t.Skip("lua5.1 is not on PATH")
 	}
 	cases := append(append([]procshLuaCase{}, procshUpvalueCases...), procshErrorLevelCases...)
+	cases = append(cases, procshFastPathCases...)
 	for _, c := range append(cases, procshLimitCases...) {
 		t.Run(c.name, func(t *testing.T) {
 			cmd := exec.Command(lua51, "-")

@@ -214,6 +214,9 @@ func (tb *LTable) RawSetString(key string, value LValue) {
 		tb.k2i = map[LValue]int{}
 	}
 
+	if len(key) >= len("__index") && key[0] == '_' && key[1] == '_' {
+		tb.keepMetaKey(key, value) // procsh patch: see LTable.metaIndex
+	}
 	if value == LNil {
 		// TODO tb.keys and tb.k2i should also be removed
 		delete(tb.strdict, key)
@@ -225,6 +228,31 @@ func (tb *LTable) RawSetString(key string, value LValue) {
 			tb.keys = append(tb.keys, lkey)
 		}
 	}
+}
+
+// keepMetaKey keeps the copy of key's value when key is "__index" or
+// "__newindex". procsh patch: see LTable.metaIndex.
+func (tb *LTable) keepMetaKey(key string, value LValue) {
+	switch key {
+	case "__index":
+		tb.metaIndex = value
+	case "__newindex":
+		tb.metaNewIndex = value
+	}
+}
+
+// metaField is the value of "__index" (newindex false) or "__newindex"
+// in tb, LNil for none, as RawGetString would give it. procsh patch: see
+// LTable.metaIndex.
+func (tb *LTable) metaField(newindex bool) LValue {
+	v := tb.metaIndex
+	if newindex {
+		v = tb.metaNewIndex
+	}
+	if v == nil {
+		return LNil
+	}
+	return v
 }
 
 // RawSetH sets a given LValue to a given index without the __newindex metamethod.

@@ -148,6 +148,13 @@ type LTable struct {
 	strdict map[string]LValue
 	keys    []LValue
 	k2i     map[LValue]int
+
+	// procsh patch: the values of the keys "__index" and "__newindex"
+	// (nil for none), kept by RawSetString, the one way into strdict, so
+	// that indexing a value whose metatable this is finds its metamethod
+	// without a map lookup (metaIndex).
+	metaIndex    LValue
+	metaNewIndex LValue
 }
 
 func (tb *LTable) String() string   { return fmt.Sprintf("table: %p", tb) }
