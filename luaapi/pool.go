@@ -72,6 +72,9 @@ type pool struct {
 
 	// lim is the pool's limits, nil for none (limits_pool.go).
 	lim *limitSet
+
+	// deferred holds results not decoded yet (pool_results.go).
+	deferred []runtime.PoolEvent
 }
 
 // poolScheduler is what the pool asks of its scheduler: a
@@ -98,6 +101,7 @@ type poolCall struct {
 	fn        *Encoder
 	n         int
 	single    bool         // apply: the result is the value, not a list
+	whole     bool         // map, starmap and their async forms: taken only whole
 	settled   []bool       // item i has its result or error
 	results   []lua.LValue // imap and apply: the results
 	list      *lua.LTable  // map: the result list, filled as results come
@@ -135,6 +139,7 @@ type workerLocal struct {
 	fns    [fnCacheSize]uint64
 	nfns   int
 	frames uint64 // task frames sent, counted when traced (trace.go)
+	buf    []byte // the last task frame made for the worker (newFrame)
 }
 
 func (wl *workerLocal) knows(id ChunkID) bool { return wl.chunks[id] }

@@ -1,19 +1,29 @@
 package luaapi
 
 import (
+	goruntime "runtime"
+	"runtime/debug"
 	"testing"
+
+	lua "github.com/yuin/gopher-lua"
 )
 
 // runInproc runs src in a state whose global pool is a Pool of n (for
 // the default chunksize) with an in-process worker, and fails the test
-// with the error src raised.
-func runInproc(t *testing.T, n int, src string) *inprocSched {
+// with the error src raised; then again with a worker for each CPU
+// answering one task at a time, so that the parent keeps results back
+// (pool_results.go, deferResult).
+func runInproc(t *testing.T, n int, src string) {
 	t.Helper()
-	w, s := newInprocPool(t, n)
+	w, _ := newInprocPool(t, n)
 	if err := w.RunString(src, "test"); err != nil {
 		t.Fatal(err)
 	}
-	return s
+	w, s := newInprocPool(t, numCPU)
+	s.batch = 1
+	if err := w.RunString(src, "test"); err != nil {
+		t.Fatalf("one task at a time: %v", err)
+	}
 }
 
 // The fast paths of a map over numbers (items packed straight from the
@@ -113,6 +123,27 @@ func TestWorkerTaskAllocs(t *testing.T) {
 	if n := testing.AllocsPerRun(20, func() { pw.run(frame) }); n > 200 {
 		t.Errorf("a task of 1000 numbers: %.0f allocations, want at most 200", n)
 	}
+	// Bytes: the numbers unpacked, and gopher-lua's boxes of the loop's
+	// index and of the results, 8 bytes each; the list and the result
+	// frame are the last task's.
+	big := numberTaskFrame(10000)
+	pw.run(big)
+	if n := bytesPerRun(10, func() { pw.run(big) }); n > 28*10000 {
+		t.Errorf("a task of 10000 numbers: %d bytes allocated, want at most 28 an item", n)
+	}
+}
+
+// bytesPerRun is how many bytes of heap f allocates, on average over
+// runs calls.
+func bytesPerRun(runs int, f func()) uint64 {
+	defer debug.SetGCPercent(debug.SetGCPercent(-1))
+	var before, after goruntime.MemStats
+	goruntime.ReadMemStats(&before)
+	for range runs {
+		f()
+	}
+	goruntime.ReadMemStats(&after)
+	return (after.TotalAlloc - before.TotalAlloc) / uint64(runs)
 }
 
 // The parent's side of a map over numbers makes a few allocations, not
@@ -137,5 +168,44 @@ run()`, "test"); err != nil {
 	})
 	if n > 150 {
 		t.Errorf("a map of 1000 numbers: %.0f allocations in the parent, want at most 150", n)
+	}
+}
+
+// While every CPU has a busy worker and tasks wait, the parent keeps a
+// map's results of numbers undecoded (decoding would take a CPU from a
+// worker), and decodes them once the queue is empty; an imap's results,
+// taken one by one, are decoded as they come.
+func TestPoolMapDefersResults(t *testing.T) {
+	w, s, p := newInprocPoolObject(t, numCPU)
+	s.batch = 1
+	L := w.L
+	if err := w.RunString(`
+function square(x) return x * x end
+items = {}
+for i = 1, 100 do items[i] = i end
+r = pool:map_async(square, items, 10)`, "test"); err != nil {
+		t.Fatal(err)
+	}
+	c := L.GetGlobal("r").(*lua.LUserData).Value.(*poolCall)
+	p.pump(L)
+	if len(p.deferred) != 1 || c.remaining != 100 {
+		t.Fatalf("after one result of ten tasks: %d kept, %d items left, want 1 kept and 100 left", len(p.deferred), c.remaining)
+	}
+	if err := w.RunString(`
+local out = r:get()
+for i = 1, 100 do assert(out[i] == i * i, i) end
+it = pool:imap(square, items, 10)`, "test"); err != nil {
+		t.Fatal(err)
+	}
+	if len(p.deferred) != 0 {
+		t.Fatalf("after get: %d results kept, want none", len(p.deferred))
+	}
+	p.pump(L)
+	if len(p.deferred) != 0 {
+		t.Fatalf("imap: %d results kept, want none", len(p.deferred))
+	}
+	if err := w.RunString(`
+for i, v in it do assert(v == i * i) end`, "test"); err != nil {
+		t.Fatal(err)
 	}
 }

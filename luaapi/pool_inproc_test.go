@@ -1,6 +1,7 @@
 package luaapi
 
 import (
+	"slices"
 	"testing"
 
 	"procsh/runtime"
@@ -23,6 +24,9 @@ type inprocSched struct {
 	cache   map[int][]byte
 	ran     int // tasks the worker state ran
 	workers int
+	// batch, when not 0, is how many tasks each Events runs; the others
+	// stay queued.
+	batch int
 }
 
 func newInprocSched(tb testing.TB) *inprocSched {
@@ -36,7 +40,10 @@ func newInprocSched(tb testing.TB) *inprocSched {
 	if err := pw.loadDriver(); err != nil {
 		tb.Fatal(err)
 	}
-	return &inprocSched{tb: tb, pw: pw, worker: &runtime.PoolWorker{Local: &workerLocal{chunks: map[ChunkID]bool{}}}, notify: make(chan struct{}, 1), workers: 1}
+	// Its worker is always ready: a wait for it never blocks.
+	notify := make(chan struct{})
+	close(notify)
+	return &inprocSched{tb: tb, pw: pw, worker: &runtime.PoolWorker{Local: &workerLocal{chunks: map[ChunkID]bool{}}}, notify: notify, workers: 1}
 }
 
 func (s *inprocSched) Submit(tasks ...*runtime.PoolTask) { s.queue = append(s.queue, tasks...) }
@@ -55,26 +62,36 @@ func (s *inprocSched) Stop() []*runtime.PoolTask {
 
 func (s *inprocSched) Events() []runtime.PoolEvent {
 	var ev []runtime.PoolEvent
-	for _, t := range s.queue {
+	run := s.queue
+	if s.batch > 0 && len(run) > s.batch {
+		run = run[:s.batch]
+	}
+	for _, t := range run {
 		frame := t.Frame(s.worker)
 		first := t.Value.(*poolTask).first
 		res, ok := s.cache[first]
 		if !ok {
 			s.ran++
-			res = s.pw.run(frame[5:])[4:] // the body, kind first, as the pipe or mailbox gives it
+			res = slices.Clone(s.pw.run(frame[5:])[4:]) // the body, kind first, as the pipe or mailbox gives it
 			if s.cache != nil {
 				s.cache[first] = res
 			}
 		}
 		ev = append(ev, runtime.PoolEvent{Kind: runtime.EventResult, Task: t, Frame: res})
 	}
-	s.queue = nil
+	s.queue = s.queue[len(run):]
 	return ev
 }
 
 // newInprocPool is a Pool of n (for the default chunksize) in a new
 // state, as the global pool, whose worker is s.
 func newInprocPool(tb testing.TB, n int) (*World, *inprocSched) {
+	w, s, _ := newInprocPoolObject(tb, n)
+	return w, s
+}
+
+// newInprocPoolObject is newInprocPool, with the pool.
+func newInprocPoolObject(tb testing.TB, n int) (*World, *inprocSched, *pool) {
 	w := newArenaWorld(tb)
 	s := newInprocSched(tb)
 	if parentBallast == nil { // as a real pool's parent and workers have
@@ -91,5 +108,5 @@ func newInprocPool(tb testing.TB, n int) (*World, *inprocSched) {
 	p.ud.Value = p
 	p.ud.Metatable = w.typeMeta(poolTypeName)
 	w.L.SetGlobal("pool", p.ud)
-	return w, s
+	return w, s, p
 }

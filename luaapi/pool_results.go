@@ -5,6 +5,7 @@ package luaapi
 import (
 	"context"
 	"fmt"
+	goruntime "runtime"
 	"time"
 
 	"procsh/runtime"
@@ -120,12 +121,22 @@ func (p *pool) pump(L *lua.LState) {
 	for _, ev := range p.sched.Events() {
 		switch ev.Kind {
 		case runtime.EventResult:
+			if p.deferResult(ev) {
+				continue
+			}
 			p.onResult(ev.Task.Value.(*poolTask), ev.Frame)
 		case runtime.EventExit:
 			p.onExit(ev)
 		case runtime.EventReady:
 			p.startFails = 0
 		}
+	}
+	if len(p.deferred) > 0 && !p.cpusBusy() {
+		for _, ev := range p.deferred {
+			p.onResult(ev.Task.Value.(*poolTask), ev.Frame)
+		}
+		clear(p.deferred)
+		p.deferred = p.deferred[:0]
 	}
 	p.maintain()
 	if L != nil {
@@ -135,6 +146,35 @@ func (p *pool) pump(L *lua.LState) {
 		p.runCallbacks(L)
 	}
 }
+
+// deferResult keeps a result to decode later, and reports whether it
+// did: one of numbers only (no error in it, so which error a call
+// raises cannot change), of a call whose results the script takes only
+// whole (map, not imap), while every CPU has a busy worker and tasks
+// wait for one. Decoding then takes a CPU from a worker (a map's
+// results are about a tenth of its work); once the queue is empty, a
+// worker that finished leaves a CPU free while the others finish their
+// last tasks, and pump decodes what it kept there. What the script sees
+// is the same: a call is done only once all its results are decoded,
+// and the queue empties on its own (workers take its tasks, or the
+// pool stops).
+func (p *pool) deferResult(ev runtime.PoolEvent) bool {
+	t := ev.Task.Value.(*poolTask)
+	if !t.call.whole || len(ev.Frame) < 2 || ev.Frame[1] != valuesPacked || !p.cpusBusy() {
+		return false
+	}
+	p.deferred = append(p.deferred, ev)
+	return true
+}
+
+// cpusBusy says whether the pool runs, has a worker for every CPU, and
+// has tasks waiting for a worker.
+func (p *pool) cpusBusy() bool {
+	return p.state == stateRun && len(p.live) >= numCPU && p.sched.Queued() > 0
+}
+
+// numCPU is how many CPUs this process may run on.
+var numCPU = goruntime.NumCPU()
 
 // onResult decodes a result frame (see encodeResults).
 func (p *pool) onResult(t *poolTask, frame []byte) {

@@ -94,7 +94,7 @@ func (t *poolTask) frame(pw *runtime.PoolWorker) []byte {
 		ib = ie.Bytes()
 		wl.learn(t.items.Chunks())
 	}
-	b := runtime.NewFrame(runtime.FrameTask, 25+len(fb)+len(ib)+len(t.packed))
+	b := wl.newFrame(25 + len(fb) + len(ib) + len(t.packed))
 	b = binary.AppendUvarint(b, c.id)
 	b = binary.AppendUvarint(b, uint64(t.count))
 	if hasFn {
@@ -113,7 +113,20 @@ func (t *poolTask) frame(pw *runtime.PoolWorker) []byte {
 		b = append(b, valuesPacked)
 		b = append(b, t.packed...)
 	}
+	wl.buf = b
 	return runtime.SealFrame(b)
+}
+
+// newFrame starts a task frame for the worker in its buffer, which the
+// frame of its last task used: a worker gets its next task only after it
+// took this one, and the scheduler copies a frame into the worker's
+// mailbox or pipe as soon as it is made. A new frame per task was a
+// task's size in fresh pages.
+func (wl *workerLocal) newFrame(capacity int) []byte {
+	if cap(wl.buf) < 5+capacity {
+		wl.buf = make([]byte, 0, 5+capacity)
+	}
+	return append(wl.buf[:0], 0, 0, 0, 0, runtime.FrameTask)
 }
 
 // chunksizeArg reads a chunksize: nil gives def.
@@ -218,6 +231,7 @@ func startMap(L *lua.LState, what string, mode byte, async bool, defChunk int) *
 	p.pump(L)
 	c := p.newCall(L, what, fn, n, mode)
 	c.callback, c.errback, c.lim = cb, eb, lim
+	c.whole = !strings.HasPrefix(what, "imap")
 	if packed != nil {
 		p.submitPacked(c, packed, chunksize)
 	} else {

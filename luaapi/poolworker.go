@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"math"
 	"os"
+	"slices"
 	"strings"
 	"time"
 	"unsafe"
@@ -102,7 +103,19 @@ type poolWorker struct {
 	frames  uint64 // task frames got, counted when traced (trace.go)
 
 	guard taskGuard // the running task's limits (limits_pool.go)
+
+	// list is the last task's list and listLen how many of its slots
+	// were used; out holds the last result frame of numbers. Both serve
+	// the next task again: a worker's memory is fresh pages until its
+	// collector first runs (the ballast puts that off), and a page's
+	// first touch costs about as much as a few of gopher-lua's calls.
+	list    *lua.LTable
+	listLen int
+	out     []byte
 }
+
+// maxKeptList bounds the list a worker keeps for its next task.
+const maxKeptList = 1 << 18
 
 // runPoolWorker is the pool worker's main: the start message holds the
 // initializer, its arguments and the globals snapshot.
@@ -209,7 +222,8 @@ func readTaskHeader(b []byte) (taskHeader, int, error) {
 
 // run runs one task and returns the sealed result frame: for each item,
 // true and its value, or false, the error value, the traceback and
-// whether the error was a procsh error table.
+// whether the error was a procsh error table. The frame may be the
+// worker's buffer, which the next run overwrites.
 func (pw *poolWorker) run(b []byte) []byte {
 	w, L := pw.w, pw.w.L
 	h, pos, err := readTaskHeader(b)
@@ -242,7 +256,7 @@ func (pw *poolWorker) run(b []byte) []byte {
 	if pos >= len(b) {
 		return pw.failAll(h.count, errTruncated)
 	}
-	items := L.CreateTable(h.count, 0)
+	items := pw.taskList(h.count)
 	if b[pos] == valuesPacked {
 		nums, ok := unpackNumbers(b[pos+1:], h.count)
 		if !ok {
@@ -300,7 +314,8 @@ func (pw *poolWorker) run(b []byte) []byte {
 	endLimits()
 	results := items
 	if len(errs) == 0 {
-		if f, ok := packedResults(results, h.count); ok {
+		if f, ok := packedResults(pw.out[:0], results, h.count); ok {
+			pw.out = f
 			return f
 		}
 	}
@@ -384,11 +399,31 @@ func (pw *poolWorker) failAll(count int, err error) []byte {
 	return pw.frame(valuesCodec, b)
 }
 
-// packedResults makes the result frame of count results that are all
-// numbers, packed straight from the list; it reports false when one is
-// not a number.
-func packedResults(results *lua.LTable, count int) ([]byte, bool) {
-	f := runtime.NewFrame(runtime.FrameResult, 1+8*count)
+// taskList is the list for a task of count items: the last task's when
+// it is large enough, its slots past count emptied (a slot is set
+// before the driver reads it), else a new one.
+func (pw *poolWorker) taskList(count int) *lua.LTable {
+	if pw.list == nil || pw.listLen < count {
+		pw.list, pw.listLen = nil, 0
+		t := pw.w.L.CreateTable(count, 0)
+		if count <= maxKeptList {
+			pw.list, pw.listLen = t, count
+		}
+		return t
+	}
+	for i := count + 1; i <= pw.listLen; i++ {
+		pw.list.RawSetInt(i, lua.LNil)
+	}
+	pw.listLen = count
+	return pw.list
+}
+
+// packedResults makes, in buf, the result frame of count results that
+// are all numbers, packed straight from the list; it reports false when
+// one is not a number.
+func packedResults(buf []byte, results *lua.LTable, count int) ([]byte, bool) {
+	f := append(buf, 0, 0, 0, 0, runtime.FrameResult)
+	f = slices.Grow(f, 1+8*count)
 	f = append(f, valuesPacked)
 	for i := 1; i <= count; i++ {
 		n, ok := results.RawGetInt(i).(lua.LNumber)

@@ -383,6 +383,10 @@ type WorkerChannel struct {
 	bell    *doorbell
 	seen    uint32 // tasks taken
 	spin    spinner
+	// buf holds the last task taken from the mailbox; the next one
+	// reuses it (a new buffer per task is a task's size in fresh pages
+	// until the collector first runs).
+	buf []byte
 }
 
 // NewWorkerChannel reads this worker's tasks from its task pipe (and
@@ -399,7 +403,8 @@ func (c *WorkerChannel) Send(frame []byte) error {
 }
 
 // Next returns the next frame from the parent, kind byte first: a task or
-// the order to quit. At the end of the task pipe it returns io.EOF.
+// the order to quit, valid until the next call. At the end of the task
+// pipe it returns io.EOF.
 func (c *WorkerChannel) Next() ([]byte, error) {
 	for c.box == nil {
 		b, err := c.tasks.Next()
@@ -421,7 +426,8 @@ func (c *WorkerChannel) Next() ([]byte, error) {
 	case n == 0 || int(n) > len(c.box.tasks):
 		err = fmt.Errorf("pool: mailbox holds a task of %d bytes, want 1 to %d", n, len(c.box.tasks))
 	default:
-		b = append([]byte(nil), c.box.tasks[:n]...)
+		c.buf = append(c.buf[:0], c.box.tasks[:n]...)
+		b = c.buf
 	}
 	// Taken: from here on the parent counts the task as started
 	// (pool_requeue.go).
