@@ -8,9 +8,11 @@ import (
 
 // The lock benchmark's loop is Lua method calls on shared objects; what
 // procsh adds to each must not allocate. A Lock's acquire and release
-// allocate nothing; a Value's .value costs what gopher-lua's own call of
-// an __index or __newindex function costs (the key boxed, a number
-// boxed), no more. These count allocations, they time nothing.
+// allocate nothing, nor do a Value's .value and an Array's elements (the
+// key is the function's constant, the number boxed by the state's
+// allocator), read or written; other fields cost what gopher-lua's own
+// call of an __index or __newindex function costs, no more. These count
+// allocations, they time nothing.
 func TestFastPathAllocs(t *testing.T) {
 	w := newArenaWorld(t)
 	L := w.L
@@ -65,7 +67,7 @@ probes = {
 			}
 		})
 	}
-	for _, name := range []string{"Lock acquire/release", "RLock acquire/release", "Lock acquire(false)", "mp.with(lock, f)", "mp.with(value, f)"} {
+	for _, name := range []string{"Lock acquire/release", "RLock acquire/release", "Lock acquire(false)", "mp.with(lock, f)", "mp.with(value, f)", "Value get", "Value set", "Array get", "Array set"} {
 		if n := allocs(name); n != 0 {
 			t.Errorf("%s: %.1f allocations, want 0", name, n)
 		}

@@ -318,7 +318,7 @@ func valueIndex(L *lua.LState, key lua.LValue) (lua.LValue, bool) {
 		if s.closed {
 			checkOpen(L, s, "Value.value")
 		}
-		return s.load(0), true
+		return L.BoxNumber(s.load(0)), true
 	}
 	return nil, false
 }
@@ -354,7 +354,7 @@ func arrayIndex(L *lua.LState, key lua.LValue) (lua.LValue, bool) {
 	if s.closed {
 		checkOpen(L, s, "Array")
 	}
-	return s.load(arrayPos(L, s, key)), true
+	return L.BoxNumber(s.load(arrayPos(L, s, key))), true
 }
 
 func arrayNewIndex(L *lua.LState) int {

@@ -17,7 +17,12 @@ func mpWith(L *lua.LState) int {
 	obj := L.Get(1)
 	var s scoped
 	if ud, ok := obj.(*lua.LUserData); ok {
-		s, _ = ud.Value.(scoped)
+		switch v := ud.Value.(type) {
+		case *lockObj: // the common case, without the lookup an interface's assertion makes
+			s = v
+		case scoped:
+			s = v
+		}
 	}
 	if s == nil && !hasMethods(L, obj, "acquire", "release") {
 		argTypeError(L, 1, "Lock, Pool or other object with acquire and release")
