@@ -94,11 +94,12 @@ type SpawnOptions struct {
 // Child is a started child process. Its methods are safe to call from any
 // goroutine.
 type Child struct {
-	Pid  int
-	proc *os.Process
-	done chan struct{}
-	mu   sync.Mutex
-	code int // valid once done is closed
+	Pid    int
+	proc   *os.Process
+	done   chan struct{}
+	mu     sync.Mutex
+	code   int  // valid once done is closed
+	reaped bool // the child is gone and proc released: no signal reaches it
 }
 
 // Spawn starts a child in worker mode and hands it its start message. A
@@ -137,6 +138,10 @@ func startChild(o SpawnOptions, pdeathsig bool) (*Child, *os.File, error) {
 	if pdeathsig {
 		sys.Pdeathsig = syscall.SIGKILL
 	}
+	pidfd := -1
+	if pollablePidfd() {
+		sys.PidFD = &pidfd
+	}
 	proc, err := os.StartProcess(exe, []string{"procsh-worker"}, &os.ProcAttr{Env: workerEnv(), Files: files, Sys: sys})
 	if err != nil {
 		w.Close()
@@ -146,7 +151,7 @@ func startChild(o SpawnOptions, pdeathsig bool) (*Child, *os.File, error) {
 	live.Lock()
 	live.m[c] = struct{}{}
 	live.Unlock()
-	go c.reap()
+	go c.reap(pidfd)
 	return c, w, nil
 }
 
@@ -175,10 +180,16 @@ func deliver(c *Child, w *os.File, msg []byte) error {
 
 // reap waits for the child to end and records its exit code: the status
 // it exited with, or -N when signal N ended it.
-func (c *Child) reap() {
-	st, err := c.proc.Wait()
+func (c *Child) reap(pidfd int) {
 	code := -1
-	if err == nil {
+	ws, byPidfd := waitPidfd(pidfd) // reap_pidfd.go
+	if byPidfd {
+		if ws.Signaled() {
+			code = -int(ws.Signal())
+		} else {
+			code = ws.ExitStatus()
+		}
+	} else if st, err := c.proc.Wait(); err == nil {
 		if ws, ok := st.Sys().(syscall.WaitStatus); ok && ws.Signaled() {
 			code = -int(ws.Signal())
 		} else {
@@ -187,6 +198,12 @@ func (c *Child) reap() {
 	}
 	c.mu.Lock()
 	c.code = code
+	c.reaped = true
+	if byPidfd {
+		// os.Process keeps a pidfd of its own, which only its Wait
+		// or Release closes.
+		c.proc.Release()
+	}
 	c.mu.Unlock()
 	live.Lock()
 	delete(live.m, c)
@@ -251,10 +268,10 @@ func (c *Child) Wait(ctx context.Context, timeout time.Duration) (bool, error) {
 
 // Signal sends sig unless the child has already been reaped.
 func (c *Child) Signal(sig syscall.Signal) error {
-	select {
-	case <-c.done:
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.reaped {
 		return nil
-	default:
 	}
 	err := c.proc.Signal(sig)
 	if errors.Is(err, os.ErrProcessDone) {
