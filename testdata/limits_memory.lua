@@ -75,8 +75,16 @@ function test_holding_ended()
       local i = 0
       while true do i = i + 1; held = {next = held, s = string.rep("x", 1000) .. i} end
     end)
-    local deadline = time.monotonic() + 10
-    while time.monotonic() < deadline do pcall(time.sleep, 0.05) end
+    -- It keeps the list and goes on adding to it, a little at a time:
+    -- a list that merely stayed would sit at the limit, where a
+    -- collection can bring the heap back under it.
+    local deadline, i = time.monotonic() + 10, 0
+    while time.monotonic() < deadline do
+      pcall(function()
+        for _ = 1, 100 do i = i + 1; held = {next = held, s = string.rep("y", 1000) .. i} end
+        time.sleep(0.05)
+      end)
+    end
   end, limits = {memory = "100M"}}
   p:start()
   p:join(30)
