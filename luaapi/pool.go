@@ -109,13 +109,15 @@ type poolCall struct {
 	firstErr  lua.LValue
 	order     []int // indices in the order they finished (imap_unordered)
 	remaining int
-	done      bool
-	seq       uint64 // the pool's count of finished calls when this one finished
-	callback  lua.LValue
-	errback   lua.LValue
-	cbPending bool
-	src       *pullSource // an imap whose items come from a function (pool_pull.go)
-	lim       *limitSet   // its tasks' limits, nil for none (limits_pool.go)
+	// deferredItems counts the items of results kept undecoded (pool_results.go's deferResult).
+	deferredItems int
+	done          bool
+	seq           uint64 // the pool's count of finished calls when this one finished
+	callback      lua.LValue
+	errback       lua.LValue
+	cbPending     bool
+	src           *pullSource // an imap whose items come from a function (pool_pull.go)
+	lim           *limitSet   // its tasks' limits, nil for none (limits_pool.go)
 	// traceStart is when the script made the call, traced (trace.go).
 	traceStart int64
 }

@@ -131,12 +131,8 @@ func (p *pool) pump(L *lua.LState) {
 			p.startFails = 0
 		}
 	}
-	if len(p.deferred) > 0 && !p.cpusBusy() {
-		for _, ev := range p.deferred {
-			p.onResult(ev.Task.Value.(*poolTask), ev.Frame)
-		}
-		clear(p.deferred)
-		p.deferred = p.deferred[:0]
+	if len(p.deferred) > 0 {
+		p.decodeDeferred(!p.cpusBusy())
 	}
 	p.maintain()
 	if L != nil {
@@ -156,15 +152,36 @@ func (p *pool) pump(L *lua.LState) {
 // worker that finished leaves a CPU free while the others finish their
 // last tasks, and pump decodes what it kept there. What the script sees
 // is the same: a call is done only once all its results are decoded,
-// and the queue empties on its own (workers take its tasks, or the
-// pool stops).
+// and a call whose other items are all settled is decoded at once
+// (decodeDeferred), so it is never kept waiting for another call's tasks
+// in the queue.
 func (p *pool) deferResult(ev runtime.PoolEvent) bool {
 	t := ev.Task.Value.(*poolTask)
 	if !t.call.whole || len(ev.Frame) < 2 || ev.Frame[1] != valuesPacked || !p.cpusBusy() {
 		return false
 	}
+	t.call.deferredItems += t.count
 	p.deferred = append(p.deferred, ev)
 	return true
+}
+
+// decodeDeferred decodes the results deferResult kept: all of them, or
+// only those of calls that wait for nothing else (every item not kept
+// here is settled: the last result came, or the others failed), which
+// are done once these are decoded.
+func (p *pool) decodeDeferred(all bool) {
+	kept := p.deferred[:0]
+	for _, ev := range p.deferred {
+		t := ev.Task.Value.(*poolTask)
+		if c := t.call; all || c.remaining <= c.deferredItems {
+			c.deferredItems -= t.count
+			p.onResult(t, ev.Frame)
+			continue
+		}
+		kept = append(kept, ev)
+	}
+	clear(p.deferred[len(kept):])
+	p.deferred = kept
 }
 
 // cpusBusy says whether the pool runs, has a worker for every CPU, and

@@ -169,3 +169,22 @@ function test_globals_snapshot()
   p2:close()
   assert.eq(p2:join(10), true)
 end
+
+-- A map whose tasks have all answered is done, even while every worker
+-- is busy with other calls' tasks and more wait in the queue: its
+-- results are not kept waiting for that queue to empty.
+function test_map_done_behind_busy_queue()
+  local n = mp.cpu_count()
+  local pool = mp.Pool(n)
+  local ev = mp.Event()
+  local r = pool:map_async(sqr, range(2000), 10)
+  local waits = {}
+  for i = 1, n + 1 do waits[i] = pool:apply_async(function(e) return e:wait(60) end, {ev}) end
+  local ok, out = pcall(r.get, r, 20)
+  ev:set()
+  assert.truthy(ok, "the map waited for the queue: " .. tostring(out))
+  assert.eq(out, squares(2000))
+  for i = 1, n + 1 do assert.eq(waits[i]:get(30), true) end
+  pool:close()
+  assert.eq(pool:join(30), true)
+end
