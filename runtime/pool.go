@@ -486,7 +486,12 @@ func (w *PoolWorker) send(t *PoolTask) {
 		}
 	}
 	w.sentLen = len(frame)
-	w.tasks.Write(frame)
+	if _, err := w.tasks.Write(frame); err != nil {
+		// Not all of the frame reached the pipe: its reader was gone
+		// (EPIPE). A worker runs only a frame it read whole, so this
+		// one is untaken, and goes back to the queue with the death.
+		w.sent = nil
+	}
 }
 
 // expire ends the worker if it still holds t, whose wall-clock time has

@@ -26,6 +26,8 @@ import (
 //
 //   - nothing was written to it: its death was dealt with before the
 //     goroutine handing out the task wrote it, and gone stops that write;
+//     or the write failed (the worker had already died, and the pipe
+//     had no reader), so the worker never read the frame whole;
 //   - through a mailbox: the worker stores the sequence number of each
 //     task it takes in the mailbox's ttaken word before it returns the
 //     task to its loop (WorkerChannel.Next), so a ttaken below the task's
