@@ -13,7 +13,6 @@ import (
 	"os"
 	"runtime"
 	"strings"
-	"sync"
 	"sync/atomic"
 	"time"
 
@@ -154,235 +153,8 @@ type callFrame struct {
 	TailCall   int
 }
 
-type callFrameStack interface {
-	Push(v callFrame)
-	Pop() *callFrame
-	Last() *callFrame
-
-	SetSp(sp int)
-	Sp() int
-	At(sp int) *callFrame
-
-	IsFull() bool
-	IsEmpty() bool
-
-	FreeAll()
-}
-
-type fixedCallFrameStack struct {
-	array []callFrame
-	sp    int
-}
-
-func newFixedCallFrameStack(size int) callFrameStack {
-	return &fixedCallFrameStack{
-		array: make([]callFrame, size),
-		sp:    0,
-	}
-}
-
-func (cs *fixedCallFrameStack) IsEmpty() bool { return cs.sp == 0 }
-
-func (cs *fixedCallFrameStack) IsFull() bool { return cs.sp == len(cs.array) }
-
-func (cs *fixedCallFrameStack) Clear() {
-	cs.sp = 0
-}
-
-func (cs *fixedCallFrameStack) Push(v callFrame) {
-	cs.array[cs.sp] = v
-	cs.array[cs.sp].Idx = cs.sp
-	cs.sp++
-}
-
-func (cs *fixedCallFrameStack) Sp() int {
-	return cs.sp
-}
-
-func (cs *fixedCallFrameStack) SetSp(sp int) {
-	cs.sp = sp
-}
-
-func (cs *fixedCallFrameStack) Last() *callFrame {
-	if cs.sp == 0 {
-		return nil
-	}
-	return &cs.array[cs.sp-1]
-}
-
-func (cs *fixedCallFrameStack) At(sp int) *callFrame {
-	return &cs.array[sp]
-}
-
-func (cs *fixedCallFrameStack) Pop() *callFrame {
-	cs.sp--
-	return &cs.array[cs.sp]
-}
-
-func (cs *fixedCallFrameStack) FreeAll() {
-	// nothing to do for fixed callframestack
-}
-
-// FramesPerSegment should be a power of 2 constant for performance reasons. It will allow the go compiler to change
-// the divs and mods into bitshifts. Max is 256 due to current use of uint8 to count how many frames in a segment are
-// used.
-const FramesPerSegment = 8
-
-type callFrameStackSegment struct {
-	array [FramesPerSegment]callFrame
-}
-type segIdx uint16
-type autoGrowingCallFrameStack struct {
-	segments []*callFrameStackSegment
-	// procsh patch: maxSegs is the most segments the stack may have;
-	// segments grows up to it as frames are pushed.
-	maxSegs int
-	segIdx  segIdx
-	// segSp is the number of frames in the current segment which are used. Full 'sp' value is segIdx * FramesPerSegment + segSp.
-	// It points to the next stack slot to use, so 0 means to use the 0th element in the segment, and a value of
-	// FramesPerSegment indicates that the segment is full and cannot accommodate another frame.
-	segSp uint8
-}
-
-var segmentPool sync.Pool
-
-func newCallFrameStackSegment() *callFrameStackSegment {
-	seg := segmentPool.Get()
-	if seg == nil {
-		return &callFrameStackSegment{}
-	}
-	return seg.(*callFrameStackSegment)
-}
-
-func freeCallFrameStackSegment(seg *callFrameStackSegment) {
-	segmentPool.Put(seg)
-}
-
-// newCallFrameStack allocates a new stack for a lua state, which will auto grow up to a max size of at least maxSize.
-// it will actually grow up to the next segment size multiple after maxSize, where the segment size is dictated by
-// FramesPerSegment.
-func newAutoGrowingCallFrameStack(maxSize int) callFrameStack {
-	// procsh patch: the segment table starts with one segment and grows
-	// with the stack: made at its full length, it cost every coroutine
-	// of a state with a deep limit as much as a deep stack.
-	cs := &autoGrowingCallFrameStack{
-		segments: make([]*callFrameStackSegment, 1, 4),
-		maxSegs:  (maxSize + (FramesPerSegment - 1)) / FramesPerSegment,
-		segIdx:   0,
-	}
-	cs.segments[0] = newCallFrameStackSegment()
-	return cs
-}
-
-func (cs *autoGrowingCallFrameStack) IsEmpty() bool {
-	return cs.segIdx == 0 && cs.segSp == 0
-}
-
-// IsFull returns true if the stack cannot receive any more stack pushes without overflowing
-func (cs *autoGrowingCallFrameStack) IsFull() bool {
-	// procsh patch: the last segment is maxSegs-1 (this compared with the
-	// table's length, which segIdx never reaches, so a full stack was
-	// never reported and Push panicked instead of "stack overflow").
-	return int(cs.segIdx) >= cs.maxSegs-1 && cs.segSp >= FramesPerSegment
-}
-
-func (cs *autoGrowingCallFrameStack) Clear() {
-	for i := segIdx(1); i <= cs.segIdx; i++ {
-		freeCallFrameStackSegment(cs.segments[i])
-		cs.segments[i] = nil
-	}
-	cs.segIdx = 0
-	cs.segSp = 0
-}
-
-func (cs *autoGrowingCallFrameStack) FreeAll() {
-	for i := segIdx(0); i <= cs.segIdx; i++ {
-		freeCallFrameStackSegment(cs.segments[i])
-		cs.segments[i] = nil
-	}
-}
-
-// Push pushes the passed callFrame onto the stack. it panics if the stack is full, caller should call IsFull() before
-// invoking this to avoid this.
-func (cs *autoGrowingCallFrameStack) Push(v callFrame) {
-	curSeg := cs.segments[cs.segIdx]
-	if cs.segSp >= FramesPerSegment {
-		// segment full, push new segment if allowed
-		if int(cs.segIdx) < cs.maxSegs-1 {
-			curSeg = newCallFrameStackSegment()
-			cs.segIdx++
-			// procsh patch: grow the segment table on demand.
-			if int(cs.segIdx) == len(cs.segments) {
-				cs.segments = append(cs.segments, curSeg)
-			}
-			cs.segments[cs.segIdx] = curSeg
-			cs.segSp = 0
-		} else {
-			panic("lua callstack overflow")
-		}
-	}
-	curSeg.array[cs.segSp] = v
-	curSeg.array[cs.segSp].Idx = int(cs.segSp) + FramesPerSegment*int(cs.segIdx)
-	cs.segSp++
-}
-
-// Sp retrieves the current stack depth, which is the number of frames currently pushed on the stack.
-func (cs *autoGrowingCallFrameStack) Sp() int {
-	return int(cs.segSp) + int(cs.segIdx)*FramesPerSegment
-}
-
-// SetSp can be used to rapidly unwind the stack, freeing all stack frames on the way. It should not be used to
-// allocate new stack space, use Push() for that.
-func (cs *autoGrowingCallFrameStack) SetSp(sp int) {
-	desiredSegIdx := segIdx(sp / FramesPerSegment)
-	desiredFramesInLastSeg := uint8(sp % FramesPerSegment)
-	for {
-		if cs.segIdx <= desiredSegIdx {
-			break
-		}
-		freeCallFrameStackSegment(cs.segments[cs.segIdx])
-		cs.segments[cs.segIdx] = nil
-		cs.segIdx--
-	}
-	cs.segSp = desiredFramesInLastSeg
-}
-
-func (cs *autoGrowingCallFrameStack) Last() *callFrame {
-	curSeg := cs.segments[cs.segIdx]
-	segSp := cs.segSp
-	if segSp == 0 {
-		if cs.segIdx == 0 {
-			return nil
-		}
-		curSeg = cs.segments[cs.segIdx-1]
-		segSp = FramesPerSegment
-	}
-	return &curSeg.array[segSp-1]
-}
-
-func (cs *autoGrowingCallFrameStack) At(sp int) *callFrame {
-	segIdx := segIdx(sp / FramesPerSegment)
-	frameIdx := uint8(sp % FramesPerSegment)
-	return &cs.segments[segIdx].array[frameIdx]
-}
-
-// Pop pops off the most recent stack frame and returns it
-func (cs *autoGrowingCallFrameStack) Pop() *callFrame {
-	curSeg := cs.segments[cs.segIdx]
-	if cs.segSp == 0 {
-		if cs.segIdx == 0 {
-			// stack empty
-			return nil
-		}
-		freeCallFrameStackSegment(curSeg)
-		cs.segments[cs.segIdx] = nil
-		cs.segIdx--
-		cs.segSp = FramesPerSegment
-		curSeg = cs.segments[cs.segIdx]
-	}
-	cs.segSp--
-	return &curSeg.array[cs.segSp]
-}
+// procsh patch: the stack of call frames, callFrameStack, is in
+// callstack.go.
 
 /* }}} */
 
@@ -449,17 +221,29 @@ func (rg *registry) SetTop(topi int) { // +inline-start
 		rg.array[i] = LNil
 	}
 	// values beyond top don't need to be valid LValues, so setting them to nil is fine
-	// setting them to nil rather than LNil lets us invoke the golang memclr opto
 	if rg.top < oldtopi {
-		nilRange := rg.array[rg.top:oldtopi]
-		for i := range nilRange {
-			nilRange[i] = nil
-		}
+		rg.clearRange(rg.top, oldtopi) // procsh patch: see clearRange
 	}
 	//for i := rg.top; i < oldtop; i++ {
 	//	rg.array[i] = LNil
 	//}
 } // +inline-end
+
+// clearRange sets the slots from up to to, which are above the top, to
+// nil, so that the values they held can be collected. procsh patch: a
+// call or a return leaves a few such slots, which are cleared one by one;
+// clearing them as a slice called memclrHasPointers, whose bulk write
+// barrier (while the collector runs) cost more than the stores, at every
+// call and return.
+func (rg *registry) clearRange(from, to int) {
+	if to-from > 16 {
+		clear(rg.array[from:to])
+		return
+	}
+	for i := from; i < to; i++ {
+		rg.array[i] = nil
+	}
+}
 
 func (rg *registry) Top() int {
 	return rg.top
@@ -522,14 +306,10 @@ func (rg *registry) CopyRange(regv, start, limit, n int) { // +inline-start
 	}
 
 	// values beyond top don't need to be valid LValues, so setting them to nil is fine
-	// setting them to nil rather than LNil lets us invoke the golang memclr opto
 	oldtop := rg.top
 	rg.top = regv + n
 	if rg.top < oldtop {
-		nilRange := rg.array[rg.top:oldtop]
-		for i := range nilRange {
-			nilRange[i] = nil
-		}
+		rg.clearRange(rg.top, oldtop) // procsh patch: see clearRange
 	}
 } // +inline-end
 
@@ -548,14 +328,10 @@ func (rg *registry) FillNil(regm, n int) { // +inline-start
 		rg.array[regm+i] = LNil
 	}
 	// values beyond top don't need to be valid LValues, so setting them to nil is fine
-	// setting them to nil rather than LNil lets us invoke the golang memclr opto
 	oldtop := rg.top
 	rg.top = regm + n
 	if rg.top < oldtop {
-		nilRange := rg.array[rg.top:oldtop]
-		for i := range nilRange {
-			nilRange[i] = nil
-		}
+		rg.clearRange(rg.top, oldtop) // procsh patch: see clearRange
 	}
 } // +inline-end
 
@@ -1238,8 +1014,9 @@ func (ls *LState) pushCallFrame(cf callFrame, fn LValue, meta bool) { // +inline
 	if ls.stack.IsFull() {
 		ls.RaiseError("stack overflow")
 	}
-	ls.stack.Push(cf)
-	newcf := ls.stack.Last()
+	// procsh patch: Push returns the frame (it was looked up again
+	// with Last).
+	newcf := ls.stack.Push(cf)
 	// this section is inlined by go-inline
 	// source function is 'func (ls *LState) initCallFrame(cf *callFrame) ' in '_state.go'
 	{
@@ -1407,7 +1184,7 @@ func (ls *LState) callMeta(fn *LFunction, nargs, nret int) LValue {
 	ls.G.nestedCalls++
 	defer func() { ls.G.nestedCalls-- }()
 	base := ls.reg.Top() - nargs - 1
-	ls.stack.Push(callFrame{
+	ls.currentFrame = ls.stack.Push(callFrame{
 		Fn:         fn,
 		Base:       base,
 		LocalBase:  base + 1,
@@ -1416,7 +1193,6 @@ func (ls *LState) callMeta(fn *LFunction, nargs, nret int) LValue {
 		NRet:       nret,
 		Parent:     ls.currentFrame,
 	})
-	ls.currentFrame = ls.stack.Last()
 	callGFunction(ls, false)
 	ls.reg.SetTop(base + nret)
 	if nret == 0 {

@@ -197,7 +197,7 @@ type LState struct {
 
 	stop         int32
 	reg          *registry
-	stack        callFrameStack
+	stack        *callFrameStack
 	alloc        *allocator
 	currentFrame *callFrame
 	wrapped      bool

@@ -111,14 +111,10 @@ func copyReturnValues(L *LState, regv, start, n, b int) { // +inline-start
 				rg.array[regm+i] = LNil
 			}
 			// values beyond top don't need to be valid LValues, so setting them to nil is fine
-			// setting them to nil rather than LNil lets us invoke the golang memclr opto
 			oldtop := rg.top
 			rg.top = regm + n
 			if rg.top < oldtop {
-				nilRange := rg.array[rg.top:oldtop]
-				for i := range nilRange {
-					nilRange[i] = nil
-				}
+				rg.clearRange(rg.top, oldtop) // procsh patch: see clearRange
 			}
 		}
 	} else {
@@ -149,14 +145,10 @@ func copyReturnValues(L *LState, regv, start, n, b int) { // +inline-start
 			}
 
 			// values beyond top don't need to be valid LValues, so setting them to nil is fine
-			// setting them to nil rather than LNil lets us invoke the golang memclr opto
 			oldtop := rg.top
 			rg.top = regv + n
 			if rg.top < oldtop {
-				nilRange := rg.array[rg.top:oldtop]
-				for i := range nilRange {
-					nilRange[i] = nil
-				}
+				rg.clearRange(rg.top, oldtop) // procsh patch: see clearRange
 			}
 		}
 		if b > 1 && n > (b-1) {
@@ -179,14 +171,10 @@ func copyReturnValues(L *LState, regv, start, n, b int) { // +inline-start
 					rg.array[regm+i] = LNil
 				}
 				// values beyond top don't need to be valid LValues, so setting them to nil is fine
-				// setting them to nil rather than LNil lets us invoke the golang memclr opto
 				oldtop := rg.top
 				rg.top = regm + n
 				if rg.top < oldtop {
-					nilRange := rg.array[rg.top:oldtop]
-					for i := range nilRange {
-						nilRange[i] = nil
-					}
+					rg.clearRange(rg.top, oldtop) // procsh patch: see clearRange
 				}
 			}
 		}
@@ -269,14 +257,10 @@ func callGFunction(L *LState, tailcall bool) bool {
 		}
 
 		// values beyond top don't need to be valid LValues, so setting them to nil is fine
-		// setting them to nil rather than LNil lets us invoke the golang memclr opto
 		oldtop := rg.top
 		rg.top = regv + n
 		if rg.top < oldtop {
-			nilRange := rg.array[rg.top:oldtop]
-			for i := range nilRange {
-				nilRange[i] = nil
-			}
+			rg.clearRange(rg.top, oldtop) // procsh patch: see clearRange
 		}
 	}
 	L.stack.Pop()
@@ -1236,8 +1220,9 @@ func init() {
 				if ls.stack.IsFull() {
 					ls.RaiseError("stack overflow")
 				}
-				ls.stack.Push(cf)
-				newcf := ls.stack.Last()
+				// procsh patch: Push returns the frame (it was looked up again
+				// with Last).
+				newcf := ls.stack.Push(cf)
 				// this section is inlined by go-inline
 				// source function is 'func (ls *LState) initCallFrame(cf *callFrame) ' in '_state.go'
 				{
@@ -1548,14 +1533,10 @@ func init() {
 					}
 
 					// values beyond top don't need to be valid LValues, so setting them to nil is fine
-					// setting them to nil rather than LNil lets us invoke the golang memclr opto
 					oldtop := rg.top
 					rg.top = regv + n
 					if rg.top < oldtop {
-						nilRange := rg.array[rg.top:oldtop]
-						for i := range nilRange {
-							nilRange[i] = nil
-						}
+						rg.clearRange(rg.top, oldtop) // procsh patch: see clearRange
 					}
 				}
 				cf.Base = base
@@ -1625,14 +1606,10 @@ func init() {
 								rg.array[regm+i] = LNil
 							}
 							// values beyond top don't need to be valid LValues, so setting them to nil is fine
-							// setting them to nil rather than LNil lets us invoke the golang memclr opto
 							oldtop := rg.top
 							rg.top = regm + n
 							if rg.top < oldtop {
-								nilRange := rg.array[rg.top:oldtop]
-								for i := range nilRange {
-									nilRange[i] = nil
-								}
+								rg.clearRange(rg.top, oldtop) // procsh patch: see clearRange
 							}
 						}
 					} else {
@@ -1663,14 +1640,10 @@ func init() {
 							}
 
 							// values beyond top don't need to be valid LValues, so setting them to nil is fine
-							// setting them to nil rather than LNil lets us invoke the golang memclr opto
 							oldtop := rg.top
 							rg.top = regv + n
 							if rg.top < oldtop {
-								nilRange := rg.array[rg.top:oldtop]
-								for i := range nilRange {
-									nilRange[i] = nil
-								}
+								rg.clearRange(rg.top, oldtop) // procsh patch: see clearRange
 							}
 						}
 						if b > 1 && n > (b-1) {
@@ -1693,14 +1666,10 @@ func init() {
 									rg.array[regm+i] = LNil
 								}
 								// values beyond top don't need to be valid LValues, so setting them to nil is fine
-								// setting them to nil rather than LNil lets us invoke the golang memclr opto
 								oldtop := rg.top
 								rg.top = regm + n
 								if rg.top < oldtop {
-									nilRange := rg.array[rg.top:oldtop]
-									for i := range nilRange {
-										nilRange[i] = nil
-									}
+									rg.clearRange(rg.top, oldtop) // procsh patch: see clearRange
 								}
 							}
 						}
@@ -1735,14 +1704,10 @@ func init() {
 							rg.array[regm+i] = LNil
 						}
 						// values beyond top don't need to be valid LValues, so setting them to nil is fine
-						// setting them to nil rather than LNil lets us invoke the golang memclr opto
 						oldtop := rg.top
 						rg.top = regm + n
 						if rg.top < oldtop {
-							nilRange := rg.array[rg.top:oldtop]
-							for i := range nilRange {
-								nilRange[i] = nil
-							}
+							rg.clearRange(rg.top, oldtop) // procsh patch: see clearRange
 						}
 					}
 				} else {
@@ -1773,14 +1738,10 @@ func init() {
 						}
 
 						// values beyond top don't need to be valid LValues, so setting them to nil is fine
-						// setting them to nil rather than LNil lets us invoke the golang memclr opto
 						oldtop := rg.top
 						rg.top = regv + n
 						if rg.top < oldtop {
-							nilRange := rg.array[rg.top:oldtop]
-							for i := range nilRange {
-								nilRange[i] = nil
-							}
+							rg.clearRange(rg.top, oldtop) // procsh patch: see clearRange
 						}
 					}
 					if b > 1 && n > (b-1) {
@@ -1803,14 +1764,10 @@ func init() {
 								rg.array[regm+i] = LNil
 							}
 							// values beyond top don't need to be valid LValues, so setting them to nil is fine
-							// setting them to nil rather than LNil lets us invoke the golang memclr opto
 							oldtop := rg.top
 							rg.top = regm + n
 							if rg.top < oldtop {
-								nilRange := rg.array[rg.top:oldtop]
-								for i := range nilRange {
-									nilRange[i] = nil
-								}
+								rg.clearRange(rg.top, oldtop) // procsh patch: see clearRange
 							}
 						}
 					}
@@ -1899,12 +1856,8 @@ func init() {
 									rg.array[i] = LNil
 								}
 								// values beyond top don't need to be valid LValues, so setting them to nil is fine
-								// setting them to nil rather than LNil lets us invoke the golang memclr opto
 								if rg.top < oldtopi {
-									nilRange := rg.array[rg.top:oldtopi]
-									for i := range nilRange {
-										nilRange[i] = nil
-									}
+									rg.clearRange(rg.top, oldtopi) // procsh patch: see clearRange
 								}
 								//for i := rg.top; i < oldtop; i++ {
 								//	rg.array[i] = LNil
@@ -1987,12 +1940,8 @@ func init() {
 					rg.array[i] = LNil
 				}
 				// values beyond top don't need to be valid LValues, so setting them to nil is fine
-				// setting them to nil rather than LNil lets us invoke the golang memclr opto
 				if rg.top < oldtopi {
-					nilRange := rg.array[rg.top:oldtopi]
-					for i := range nilRange {
-						nilRange[i] = nil
-					}
+					rg.clearRange(rg.top, oldtopi) // procsh patch: see clearRange
 				}
 				//for i := rg.top; i < oldtop; i++ {
 				//	rg.array[i] = LNil
@@ -2224,14 +2173,10 @@ func init() {
 				}
 
 				// values beyond top don't need to be valid LValues, so setting them to nil is fine
-				// setting them to nil rather than LNil lets us invoke the golang memclr opto
 				oldtop := rg.top
 				rg.top = regv + n
 				if rg.top < oldtop {
-					nilRange := rg.array[rg.top:oldtop]
-					for i := range nilRange {
-						nilRange[i] = nil
-					}
+					rg.clearRange(rg.top, oldtop) // procsh patch: see clearRange
 				}
 			}
 			return 0
