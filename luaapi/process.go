@@ -339,18 +339,20 @@ func (p *process) spawn(msg StartMessage, extra ...*os.File) error {
 	msg.Payload = append(w.appendLogState(nil), msg.Payload...) // the child starts with this logger's level
 	lim := w.childLimits(p.ownSpawnLimits())
 	msg.Payload = append(appendLimits(nil, lim), msg.Payload...) // and its limits, first (limits.go)
-	if len(extra) == 0 && w.idle != nil && w.idle.Ready() {
-		c, err = w.idle.Deliver(msg.encode())
-		w.idle = nil
+	var idle *runtime.Idle
+	if len(extra) == 0 {
+		idle = w.takeIdle()
+	}
+	if idle != nil {
+		c, err = idle.Deliver(msg.encode())
 	} else {
 		c, err = runtime.Spawn(runtime.SpawnOptions{Message: msg.encode(), Arena: arena, Daemon: p.daemon, ExtraFiles: extra})
 	}
 	if err != nil {
 		return err
 	}
-	if len(extra) == 0 && w.idle == nil {
-		// Ready for the next start; without one, it spawns as usual.
-		w.idle, _ = runtime.StartIdle(arena)
+	if len(extra) == 0 {
+		w.refillIdle(arena) // for the next starts (idle.go)
 	}
 	p.child = c
 	p.pid = c.Pid

@@ -130,14 +130,6 @@ func (w *World) TerminateChildren() {
 	w.unlinkLeakedBlocks()
 }
 
-// discardIdle ends the child kept ready for the next start.
-func (w *World) discardIdle() {
-	if w.idle != nil {
-		w.idle.Discard()
-		w.idle = nil
-	}
-}
-
 // Exit ends the process with code after the cleanup of Shutdown.
 func (w *World) Exit(code int) {
 	w.Shutdown()

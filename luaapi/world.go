@@ -40,7 +40,7 @@ type World struct {
 	pools    []closer // pools to clean up at exit
 	current  lua.LValue
 	types    map[string]func(L *lua.LState) *lua.LTable // userdataTypes; see typeMeta
-	idle     *runtime.Idle                              // a child ready for the next start, or nil
+	idle     *runtime.Idle                              // a child ready for the next start, or nil (idle.go)
 	feedMu   sync.Mutex
 	feeders  map[uint64]*feeder // by ring offset, see feeder.go
 	decoding int                // nesting depth of the handle being decoded, see Decoder

@@ -163,3 +163,36 @@ function test_bad_arguments()
   a:start(); a:join(10)
   assert.errtype(function() a:join("soon") end, "TypeError")
 end
+
+-- The child kept ready for the next start (the idle child) is replaced
+-- when it dies: killed from outside, it does not leave every later start
+-- without one. (It is the only child of this process not in
+-- active_children, named procsh-worker.)
+local function idleChildren()
+  local f = io.popen("cat /proc/" .. mp.current_process().pid .. "/task/*/children")
+  assert.truthy(f, "io.popen")
+  local out = f:read("*a")
+  f:close()
+  local idle = {}
+  for pid in out:gmatch("%d+") do
+    local cmd = io.open("/proc/" .. pid .. "/cmdline")
+    local name = cmd and cmd:read("*a") or ""
+    if cmd then cmd:close() end
+    if name:find("^procsh%-worker") then idle[#idle + 1] = tonumber(pid) end
+  end
+  return idle
+end
+
+function test_dead_idle_child_replaced()
+  local function noop() end
+  assert.eq(run(noop), 0)
+  local before = idleChildren()
+  assert.eq(#before, 1, "one idle child after a start")
+  assert.eq(os.execute("kill -KILL " .. before[1]), 0)
+  local deadline = time.monotonic() + 10
+  while #idleChildren() > 0 and time.monotonic() < deadline do time.sleep(0.01) end
+  assert.eq(run(noop), 0)
+  local after = idleChildren()
+  assert.eq(#after, 1, "an idle child again after the next start")
+  assert.truthy(after[1] ~= before[1], "a new one")
+end
