@@ -898,9 +898,11 @@ func (ls *LState) pushCallFrame(cf callFrame, fn LValue, meta bool) { // +inline
 	if ls.stack.IsFull() {
 		ls.RaiseError("stack overflow")
 	}
-	// procsh patch: Push returns the frame (it was looked up again
-	// with Last).
-	newcf := ls.stack.Push(cf)
+	// procsh patch: the frame is copied into the stack's next slot (it
+	// was pushed, then looked up again with Last).
+	cf.Idx = ls.stack.Sp()
+	newcf := ls.stack.next()
+	*newcf = cf
 	// +inline-call ls.initCallFrame newcf
 	ls.currentFrame = newcf
 } // +inline-end
@@ -971,7 +973,10 @@ func (ls *LState) callMeta(fn *LFunction, nargs, nret int) LValue {
 	ls.G.nestedCalls++
 	defer func() { ls.G.nestedCalls-- }()
 	base := ls.reg.Top() - nargs - 1
-	ls.currentFrame = ls.stack.Push(callFrame{
+	idx := ls.stack.Sp()
+	cf := ls.stack.next()
+	*cf = callFrame{
+		Idx:        idx,
 		Fn:         fn,
 		Base:       base,
 		LocalBase:  base + 1,
@@ -979,7 +984,8 @@ func (ls *LState) callMeta(fn *LFunction, nargs, nret int) LValue {
 		NArgs:      nargs,
 		NRet:       nret,
 		Parent:     ls.currentFrame,
-	})
+	}
+	ls.currentFrame = cf
 	callGFunction(ls, false)
 	ls.reg.SetTop(base + nret)
 	if nret == 0 {

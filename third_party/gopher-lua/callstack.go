@@ -97,24 +97,22 @@ func (cs *callFrameStack) Sp() int { return cs.base + cs.curSp }
 // Push pushes the passed callFrame onto the stack and returns it. It panics if the stack is full, caller should
 // call IsFull() before invoking this to avoid this.
 func (cs *callFrameStack) Push(v callFrame) *callFrame {
+	v.Idx = cs.Sp()
+	f := cs.next()
+	*f = v
+	return f
+}
+
+// next makes room for a frame on the stack and returns it, for the
+// caller to fill, Idx (Sp() before the call) included. It is Push for
+// the calls the VM makes at every turn: it is inlined, where Push, a
+// frame passed by value and copied, is not.
+func (cs *callFrameStack) next() *callFrame {
 	if cs.curSp == len(cs.cur) {
 		cs.nextSegment()
 	}
-	// Field by field: a copy of the whole frame, which holds pointers,
-	// is a bulk move with a bulk write barrier while the collector runs.
-	f := &cs.cur[cs.curSp]
-	f.Idx = cs.base + cs.curSp
-	f.Fn = v.Fn
-	f.Parent = v.Parent
-	f.Pc = v.Pc
-	f.Base = v.Base
-	f.LocalBase = v.LocalBase
-	f.ReturnBase = v.ReturnBase
-	f.NArgs = v.NArgs
-	f.NRet = v.NRet
-	f.TailCall = v.TailCall
 	cs.curSp++
-	return f
+	return &cs.cur[cs.curSp-1]
 }
 
 // nextSegment makes the segment after the current one current, for a

@@ -1220,9 +1220,11 @@ func init() {
 				if ls.stack.IsFull() {
 					ls.RaiseError("stack overflow")
 				}
-				// procsh patch: Push returns the frame (it was looked up again
-				// with Last).
-				newcf := ls.stack.Push(cf)
+				// procsh patch: the frame is copied into the stack's next slot (it
+				// was pushed, then looked up again with Last).
+				cf.Idx = ls.stack.Sp()
+				newcf := ls.stack.next()
+				*newcf = cf
 				// this section is inlined by go-inline
 				// source function is 'func (ls *LState) initCallFrame(cf *callFrame) ' in '_state.go'
 				{
