@@ -166,9 +166,10 @@ end
 
 -- The child kept ready for the next start (the idle child) is replaced
 -- when it dies: killed from outside, it does not leave every later start
--- without one. (It is the only child of this process not in
--- active_children, named procsh-worker.)
-local function idleChildren()
+-- without one. It is a child of this process named procsh-worker that
+-- this script did not start (one it started may still be ending after
+-- its join).
+local function idleChildren(started)
   local f = io.popen("cat /proc/" .. mp.current_process().pid .. "/task/*/children")
   assert.truthy(f, "io.popen")
   local out = f:read("*a")
@@ -178,21 +179,35 @@ local function idleChildren()
     local cmd = io.open("/proc/" .. pid .. "/cmdline")
     local name = cmd and cmd:read("*a") or ""
     if cmd then cmd:close() end
-    if name:find("^procsh%-worker") then idle[#idle + 1] = tonumber(pid) end
+    if name:find("^procsh%-worker") and not started[tonumber(pid)] then idle[#idle + 1] = tonumber(pid) end
   end
   return idle
 end
 
+local function gone(pid)
+  local f = io.open("/proc/" .. pid .. "/stat")
+  if f then f:close() end
+  return f == nil
+end
+
 function test_dead_idle_child_replaced()
-  local function noop() end
-  assert.eq(run(noop), 0)
-  local before = idleChildren()
+  local started = {}
+  local function startJoin()
+    local p = mp.Process{target = function() end}
+    p:start()
+    started[p.pid] = true
+    p:join(10)
+    return p.exitcode
+  end
+  assert.eq(startJoin(), 0)
+  local before = idleChildren(started)
   assert.eq(#before, 1, "one idle child after a start")
   assert.eq(os.execute("kill -KILL " .. before[1]), 0)
   local deadline = time.monotonic() + 10
-  while #idleChildren() > 0 and time.monotonic() < deadline do time.sleep(0.01) end
-  assert.eq(run(noop), 0)
-  local after = idleChildren()
+  while not gone(before[1]) and time.monotonic() < deadline do time.sleep(0.01) end
+  assert.truthy(gone(before[1]), "the killed idle child was reaped")
+  assert.eq(startJoin(), 0)
+  local after = idleChildren(started)
   assert.eq(#after, 1, "an idle child again after the next start")
   assert.truthy(after[1] ~= before[1], "a new one")
 end
