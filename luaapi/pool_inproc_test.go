@@ -5,8 +5,6 @@ import (
 	"testing"
 
 	"procsh/runtime"
-
-	lua "github.com/yuin/gopher-lua"
 )
 
 // inprocSched is a pool scheduler whose worker is a second state in this
@@ -31,13 +29,8 @@ type inprocSched struct {
 
 func newInprocSched(tb testing.TB) *inprocSched {
 	w := newArenaWorld(tb)
-	pw := &poolWorker{w: w}
-	pw.handler = w.L.NewFunction(func(L *lua.LState) int {
-		pw.tb = w.traceback()
-		L.Push(L.Get(1))
-		return 1
-	})
-	if err := pw.loadDriver(); err != nil {
+	pw, err := newPoolWorker(w)
+	if err != nil {
 		tb.Fatal(err)
 	}
 	// Its worker is always ready: a wait for it never blocks.

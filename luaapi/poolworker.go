@@ -147,13 +147,8 @@ func runPoolWorker(w *World, d *Decoder) int {
 		ballast = make([]byte, ballastSize) // which would count against the limit
 	}
 	ch := runtime.NewWorkerChannel(w.Arena)
-	pw := &poolWorker{w: w}
-	pw.handler = w.L.NewFunction(func(L *lua.LState) int {
-		pw.tb = w.traceback()
-		L.Push(L.Get(1))
-		return 1
-	})
-	if err := pw.loadDriver(); err != nil {
+	pw, err := newPoolWorker(w)
+	if err != nil {
 		fmt.Fprintf(os.Stderr, "procsh: %s (pid %d): %v\n", w.Self.Name, w.Self.Pid, err)
 		return 1
 	}
@@ -180,6 +175,18 @@ func runPoolWorker(w *World, d *Decoder) int {
 			return 0
 		}
 	}
+}
+
+// newPoolWorker makes w's loop state: the error handler that keeps a
+// failing item's traceback, and the driver loop.
+func newPoolWorker(w *World) (*poolWorker, error) {
+	pw := &poolWorker{w: w}
+	pw.handler = w.L.NewFunction(func(L *lua.LState) int {
+		pw.tb = w.traceback()
+		L.Push(L.Get(1))
+		return 1
+	})
+	return pw, pw.loadDriver()
 }
 
 // loadDriver compiles the driver loop.

@@ -32,13 +32,8 @@ func newBenchWorker(tb testing.TB, src, name string) *poolWorker {
 	if err := w.RunString(src, "bench"); err != nil {
 		tb.Fatal(err)
 	}
-	pw := &poolWorker{w: w}
-	pw.handler = w.L.NewFunction(func(L *lua.LState) int {
-		pw.tb = w.traceback()
-		L.Push(L.Get(1))
-		return 1
-	})
-	if err := pw.loadDriver(); err != nil {
+	pw, err := newPoolWorker(w)
+	if err != nil {
 		tb.Fatal(err)
 	}
 	pw.fns.put(1, w.L.GetGlobal(name))
