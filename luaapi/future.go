@@ -28,6 +28,11 @@ type future struct {
 	task      *runtime.PoolTask
 	ud        *lua.LUserData
 	callbacks []lua.LValue // added while pending or running, in order
+	// seenRunning is set once running() said true: a future reported
+	// running stays running until done, and cannot be cancelled, as
+	// Python's, even if its worker dies before taking the task and the
+	// task goes back to the queue (runtime/pool_requeue.go).
+	seenRunning bool
 }
 
 var futureMethods = map[string]lua.LGFunction{
@@ -60,8 +65,15 @@ func (f *future) done() bool { return f.c.done }
 // cancelled says whether cancel (or shutdown's cancel_futures) ended it.
 func (f *future) cancelled() bool { return f.c.done && isCancelled(f.c.firstErr) }
 
-// running says whether a worker runs it now.
-func (f *future) running() bool { return !f.c.done && f.task.Started() }
+// running says whether a worker runs it now (or did, once it was said:
+// see seenRunning).
+func (f *future) running() bool {
+	if f.c.done {
+		return false
+	}
+	f.seenRunning = f.seenRunning || f.task.Started()
+	return f.seenRunning
+}
 
 // failed says whether it finished with an error (not by cancel).
 func (f *future) failed() bool { return f.c.done && f.c.firstErr != nil && !f.cancelled() }
@@ -151,8 +163,8 @@ func futureCancel(L *lua.LState) int {
 		L.Push(lua.LBool(f.cancelled()))
 		return 1
 	}
-	if len(p.sched.Cancel(f.task)) == 0 {
-		L.Push(lua.LFalse) // a worker has it
+	if f.seenRunning || len(p.sched.Cancel(f.task)) == 0 {
+		L.Push(lua.LFalse) // a worker has it, or was said to
 		return 1
 	}
 	cancelTask(L, f.task.Value.(*poolTask))
@@ -221,7 +233,7 @@ func (f *future) String(L *lua.LState) string {
 		state = "finished raised " + typ
 	case f.done():
 		state = "finished returned " + f.c.results[0].Type().String()
-	case f.task.Started():
+	case f.running():
 		state = "running"
 	default:
 		state = "pending"

@@ -54,3 +54,24 @@ function test_task_exits_its_worker()
   assert.eq(ex:submit(function() return "after" end):result(10), "after")
   ex:shutdown()
 end
+
+-- A future once reported running stays running, and cannot be
+-- cancelled, as in Python: even when its worker died before taking the
+-- task, which then runs on another worker.
+function test_running_stays_running_when_requeued()
+  local ex = futures.ProcessPoolExecutor(1)
+  local pid = ex:submit(function() return mp.current_process().pid end):result(10)
+  assert.eq(os.execute("kill -STOP " .. pid), 0)
+  local f = ex:submit(function(x) return x * 2 end, 21)
+  local deadline = time.monotonic() + 10
+  while not f:running() and time.monotonic() < deadline do time.sleep(0.01) end
+  assert.truthy(f:running(), "handed to the stopped worker")
+  assert.eq(os.execute("kill -KILL " .. pid), 0)
+  -- The worker's death is seen, and the task given back, within this.
+  time.sleep(0.5)
+  assert.truthy(f:running(), "still running after the requeue")
+  assert.eq(f:cancel(), false)
+  assert.eq(f:result(30), 42)
+  assert.falsy(f:running())
+  ex:shutdown()
+end
