@@ -167,3 +167,39 @@ read:
 	cmd.Wait() // the end of stderr
 	return stdout, errb.String()
 }
+
+const patternInterrupt = `
+local s, p = string.rep("a", 40), string.rep("a*", 40) .. "b"
+local function try(name, f)
+  local ok, e = pcall(f)
+  print(name, ok, tostring(e))
+end
+print("ready 1")
+try("find", function() return s:find(p) end)
+print("ready 2")
+try("gsub", function() return s:gsub(p, "x") end)
+print("ready 3")
+try("gmatch", function() for _ in s:gmatch(p) do end end)
+print("ready 4")
+s:match(p)
+print("not reached")
+`
+
+// TestInterruptPatternMatch: Ctrl-C interrupts a pattern match that
+// backtracks for ever (40 "a*" against 40 a's and no b), in each of
+// string.find, gsub, gmatch and match, as it interrupts a loop.
+func TestInterruptPatternMatch(t *testing.T) {
+	got, stderr := interruptAtReady(t, patternInterrupt, 100*time.Millisecond)
+	want := []string{
+		"ready 1", "find\tfalse\tKeyboardInterrupt: interrupted",
+		"ready 2", "gsub\tfalse\tKeyboardInterrupt: interrupted",
+		"ready 3", "gmatch\tfalse\tKeyboardInterrupt: interrupted",
+		"ready 4",
+	}
+	if g, w := strings.Join(got, "\n"), strings.Join(want, "\n"); g != w {
+		t.Errorf("stdout:\n%s\nwant:\n%s\nstderr: %s", g, w, stderr)
+	}
+	if stderr != "KeyboardInterrupt\n" {
+		t.Errorf("stderr = %q, want one KeyboardInterrupt line", stderr)
+	}
+}

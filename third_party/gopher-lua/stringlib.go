@@ -113,7 +113,7 @@ func strFind(L *LState) int {
 		return 2
 	}
 
-	mds, err := pm.Find(pattern, unsafeFastStringToReadOnlyBytes(str), init, 1)
+	mds, err := L.findPattern(pattern, unsafeFastStringToReadOnlyBytes(str), init, 1)
 	if err != nil {
 		L.RaiseError(err.Error())
 	}
@@ -153,7 +153,7 @@ func strGsub(L *LState) int {
 	repl := L.CheckAny(3)
 	limit := L.OptInt(4, -1)
 
-	mds, err := pm.Find(pat, unsafeFastStringToReadOnlyBytes(str), 0, limit)
+	mds, err := L.findPattern(pat, unsafeFastStringToReadOnlyBytes(str), 0, limit)
 	if err != nil {
 		L.RaiseError(err.Error())
 	}
@@ -328,7 +328,7 @@ func strGmatchIter(L *LState) int {
 func strGmatch(L *LState) int {
 	str := L.CheckString(1)
 	pattern := L.CheckString(2)
-	mds, err := pm.Find(pattern, []byte(str), 0, -1)
+	mds, err := L.findPattern(pattern, []byte(str), 0, -1)
 	if err != nil {
 		L.RaiseError(err.Error())
 	}
@@ -364,7 +364,7 @@ func strMatch(L *LState) int {
 		offset = 0
 	}
 
-	mds, err := pm.Find(pattern, unsafeFastStringToReadOnlyBytes(str), offset, 1)
+	mds, err := L.findPattern(pattern, unsafeFastStringToReadOnlyBytes(str), offset, 1)
 	if err != nil {
 		L.RaiseError(err.Error())
 	}
@@ -452,3 +452,22 @@ func luaIndex2StringIndex(str string, i int, start bool) int {
 }
 
 //
+
+// findPattern is pm.Find for string.find, match, gmatch and gsub, given
+// up when the state's context is done, which then raises as the VM does
+// (contextDone: KeyboardInterrupt in procsh). procsh patch: a match that
+// backtracks for ever ignored Ctrl-C. When contextDone returns instead
+// (the state has a live context again), the match starts over.
+func (ls *LState) findPattern(p string, src []byte, offset, limit int) ([]*pm.MatchData, error) {
+	for {
+		var done <-chan struct{}
+		if ls.ctx != nil {
+			done = ls.ctx.Done()
+		}
+		mds, err := pm.FindInterruptible(p, src, offset, limit, done)
+		if err != pm.ErrInterrupted {
+			return mds, err
+		}
+		ls.contextDone()
+	}
+}

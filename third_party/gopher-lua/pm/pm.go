@@ -2,6 +2,7 @@
 package pm
 
 import (
+	"errors"
 	"fmt"
 )
 
@@ -527,7 +528,29 @@ func compilePattern(p pattern, ps ...*iptr) []inst {
 
 // Simple recursive virtual machine based on the
 // "Regular Expression Matching: the Virtual Machine Approach" (https://swtch.com/~rsc/regexp/regexp2.html)
-func recursiveVM(src []byte, insts []inst, pc, sp, recLevel int, ms ...*MatchData) (bool, int, *MatchData) {
+//
+// procsh patch: the VM counts its steps and, every interruptEvery of
+// them, looks at its done channel (nil: never done); once it is closed
+// the match gives up with ErrInterrupted. A pattern such as
+// ("a*"):rep(40) .. "b" against 40 a's backtracks for longer than anyone
+// waits, and Ctrl-C could not stop it.
+type vmRun struct {
+	done  <-chan struct{}
+	steps uint32
+}
+
+// interruptEvery is how many steps of the VM pass between two looks at
+// its done channel (a power of two).
+const interruptEvery = 1 << 12
+
+// ErrInterrupted is the error of a match given up because its done
+// channel was closed (procsh patch).
+var ErrInterrupted = errors.New("pattern match interrupted")
+
+// interrupted is what a match panics with to unwind its recursion.
+type interrupted struct{}
+
+func (vr *vmRun) run(src []byte, insts []inst, pc, sp, recLevel int, ms ...*MatchData) (bool, int, *MatchData) {
 	recLevel++
 	if recLevel > maxRecursionLevel {
 		panic(newError(_UNKNOWN, "pattern/input too complex"))
@@ -539,6 +562,13 @@ func recursiveVM(src []byte, insts []inst, pc, sp, recLevel int, ms ...*MatchDat
 		m = ms[0]
 	}
 redo:
+	if vr.steps++; vr.steps%interruptEvery == 0 && vr.done != nil {
+		select {
+		case <-vr.done:
+			panic(interrupted{})
+		default:
+		}
+	}
 	inst := insts[pc]
 	switch inst.OpCode {
 	case opChar:
@@ -556,14 +586,14 @@ redo:
 		pc = inst.Operand1
 		goto redo
 	case opSplit:
-		if ok, nsp, _ := recursiveVM(src, insts, inst.Operand1, sp, recLevel, m); ok {
+		if ok, nsp, _ := vr.run(src, insts, inst.Operand1, sp, recLevel, m); ok {
 			return true, nsp, m
 		}
 		pc = inst.Operand2
 		goto redo
 	case opSave:
 		s := m.setCapture(inst.Operand1, sp)
-		if ok, nsp, _ := recursiveVM(src, insts, pc+1, sp, recLevel, m); ok {
+		if ok, nsp, _ := vr.run(src, insts, pc+1, sp, recLevel, m); ok {
 			return true, nsp, m
 		}
 		m.restoreCapture(inst.Operand1, s)
@@ -614,10 +644,18 @@ redo:
 /* API {{{ */
 
 func Find(p string, src []byte, offset, limit int) (matches []*MatchData, err error) {
+	return FindInterruptible(p, src, offset, limit, nil)
+}
+
+// FindInterruptible is Find that gives up with ErrInterrupted once done
+// is closed (nil: never). procsh patch: see vmRun.
+func FindInterruptible(p string, src []byte, offset, limit int, done <-chan struct{}) (matches []*MatchData, err error) {
 	defer func() {
 		if v := recover(); v != nil {
 			if perr, ok := v.(*Error); ok {
 				err = perr
+			} else if _, ok := v.(interrupted); ok {
+				matches, err = nil, ErrInterrupted
 			} else {
 				panic(v)
 			}
@@ -626,8 +664,9 @@ func Find(p string, src []byte, offset, limit int) (matches []*MatchData, err er
 	pat := parsePattern(newScanner([]byte(p)), true)
 	insts := compilePattern(pat)
 	matches = []*MatchData{}
+	vr := &vmRun{done: done}
 	for sp := offset; sp <= len(src); {
-		ok, nsp, ms := recursiveVM(src, insts, 0, sp, 0)
+		ok, nsp, ms := vr.run(src, insts, 0, sp, 0)
 		sp++
 		if ok {
 			if sp < nsp {
