@@ -4,6 +4,7 @@
 package luaapi
 
 import (
+	"context"
 	"errors"
 
 	"procsh/runtime"
@@ -62,12 +63,17 @@ func checkDict(L *lua.LState, what string) *containerObj {
 // get returns the value of key, found false when it has none; nil and
 // NaN are never keys, as in a Lua table.
 func (c *containerObj) get(L *lua.LState, key lua.LValue, what string) (lua.LValue, bool) {
+	return c.take(L, key, what, c.dict.Get)
+}
+
+// take is get and pop: op looks key up in the dict (and pop removes it).
+func (c *containerObj) take(L *lua.LState, key lua.LValue, what string, op func(context.Context, []byte) ([]byte, bool, error)) (lua.LValue, bool) {
 	if n, ok := key.(lua.LNumber); key == lua.LNil || ok && n != n {
 		return lua.LNil, false
 	}
 	k := encodeStored(L, c.w, key, what, "key", true)
 	defer k.drop()
-	b, ok, err := c.dict.Get(c.w.Context(), k.Bytes)
+	b, ok, err := op(c.w.Context(), k.Bytes)
 	if err != nil {
 		c.raise(L, err, what)
 	}
@@ -101,19 +107,7 @@ func (c *containerObj) set(L *lua.LState, key, val lua.LValue, what string) {
 
 // pop removes key and returns its value, found false when it had none.
 func (c *containerObj) pop(L *lua.LState, key lua.LValue, what string) (lua.LValue, bool) {
-	if n, ok := key.(lua.LNumber); key == lua.LNil || ok && n != n {
-		return lua.LNil, false
-	}
-	k := encodeStored(L, c.w, key, what, "key", true)
-	defer k.drop()
-	b, ok, err := c.dict.Pop(c.w.Context(), k.Bytes)
-	if err != nil {
-		c.raise(L, err, what)
-	}
-	if !ok {
-		return lua.LNil, false
-	}
-	return decodeStored(L, c.w, b, what), true
+	return c.take(L, key, what, c.dict.Pop)
 }
 
 // items returns the keys, the values, or both, in insertion order.
